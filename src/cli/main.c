@@ -1,0 +1,55 @@
+/* main.c -- the `rnn` command: dispatches to one verb per cmd_*.c. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct verb {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} verb;
+
+static const verb verbs[] = {
+    {"run", cmd_run, "run a PyTorch RNN/LSTM/GRU state_dict on .npy data, with gradients"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: rnn <command> [options]   (rnn <command> --help for details)\n\n"
+               "Recurrent neural networks (RNN, LSTM, GRU) in C, numerically identical to PyTorch.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\n  --version  print the version\n\n"
+               "Exit status: 0 success, 1 internal error, 2 bad input.\n"
+               "Documentation: docs/ in the source tree.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_error(NULL, CLI_EXIT_INPUT, "missing command (see 'rnn --help')");
+    const char *v = argv[1];
+    if (strcmp(v, "-h") == 0 || strcmp(v, "--help") == 0 || strcmp(v, "help") == 0) {
+        if (argc > 2 && strcmp(v, "help") == 0) {
+            for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+                if (strcmp(argv[2], verbs[i].name) == 0) {
+                    char help[] = "--help";
+                    char *args[] = {help, NULL};
+                    return verbs[i].fn(1, args);
+                }
+            return cli_error(NULL, CLI_EXIT_INPUT, "no command '%s' (see 'rnn --help')", argv[2]);
+        }
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(v, "--version") == 0 || strcmp(v, "version") == 0) {
+        printf("rnn %s\n", RNN_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(v, verbs[i].name) == 0)
+            return verbs[i].fn(argc - 2, argv + 2);
+    return cli_error(NULL, CLI_EXIT_INPUT, "unknown command '%s' (see 'rnn --help')", v);
+}

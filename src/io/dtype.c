@@ -1,0 +1,199 @@
+/*
+ * dtype.c -- the element types of safetensors/.npy files and their
+ * conversion to float and int64. Half and bfloat16 are decoded bit by bit
+ * so that subnormals, infinities and NaN payloads come out exactly, with no
+ * dependence on compiler support for _Float16.
+ */
+#include "io/io.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtype_table[RNN__DTYPE_COUNT] = {
+    [RNN__F32] = {"F32", 4},         [RNN__F64] = {"F64", 8},
+    [RNN__F16] = {"F16", 2},         [RNN__BF16] = {"BF16", 2},
+    [RNN__I64] = {"I64", 8},         [RNN__I32] = {"I32", 4},
+    [RNN__I16] = {"I16", 2},         [RNN__I8] = {"I8", 1},
+    [RNN__U64] = {"U64", 8},         [RNN__U32] = {"U32", 4},
+    [RNN__U16] = {"U16", 2},         [RNN__U8] = {"U8", 1},
+    [RNN__BOOL] = {"BOOL", 1},       [RNN__F8_E4M3] = {"F8_E4M3", 1},
+    [RNN__F8_E5M2] = {"F8_E5M2", 1},
+};
+
+size_t rnn__dtype_size(rnn__dtype t)
+{
+    return (unsigned)t < RNN__DTYPE_COUNT ? dtype_table[t].size : 0;
+}
+
+const char *rnn__dtype_name(rnn__dtype t)
+{
+    return (unsigned)t < RNN__DTYPE_COUNT ? dtype_table[t].name : "?";
+}
+
+int rnn__dtype_from_name(const char *name)
+{
+    for (int i = 0; i < RNN__DTYPE_COUNT; i++)
+        if (strcmp(name, dtype_table[i].name) == 0)
+            return i;
+    return -1;
+}
+
+float rnn__half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    uint32_t bits;
+
+    if (exp == 0x1f) {
+        /* inf or NaN; shifting keeps the quiet bit and the payload */
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    } else if (mant == 0) {
+        bits = sign;
+    } else {
+        /* subnormal half = mant * 2^-24: every one is a normal float, so
+         * shift the leading 1 into the implicit position */
+        int e = -14;
+        while (!(mant & 0x400u)) {
+            mant <<= 1;
+            e--;
+        }
+        mant &= 0x3ffu;
+        bits = sign | ((uint32_t)(e + 127) << 23) | (mant << 13);
+    }
+    return rnn__bits_to_float(bits);
+}
+
+float rnn__bf16_to_float(uint16_t h)
+{
+    /* bfloat16 is the upper half of a float32 */
+    return rnn__bits_to_float((uint32_t)h << 16);
+}
+
+/* Loads through memcpy: tensors inside a file buffer are not aligned. */
+#define DEFINE_LOAD(fn, type)                              \
+    static type fn(const unsigned char *p, size_t i)       \
+    {                                                      \
+        type v;                                            \
+        memcpy(&v, p + i * sizeof v, sizeof v);            \
+        return v;                                          \
+    }
+DEFINE_LOAD(ld_f64, double)
+DEFINE_LOAD(ld_i64, int64_t)
+DEFINE_LOAD(ld_i32, int32_t)
+DEFINE_LOAD(ld_i16, int16_t)
+DEFINE_LOAD(ld_u32, uint32_t)
+DEFINE_LOAD(ld_u16, uint16_t)
+
+/* Two's complement by arithmetic: converting 0x80..0xff to int8_t directly
+ * is implementation-defined. */
+static int ld_i8(const unsigned char *p, size_t i)
+{
+    return (int)p[i] - (p[i] & 0x80 ? 256 : 0);
+}
+
+rnn_status rnn__convert_f32(float *dst, const void *src, rnn__dtype t, size_t n)
+{
+    const unsigned char *s = src;
+
+    switch (t) {
+    case RNN__F32:
+        if (n)
+            memcpy(dst, s, n * sizeof(float));
+        return RNN_OK;
+    case RNN__F64:
+        /* IEEE conversion: rounds to nearest, overflows to +-inf */
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_f64(s, i);
+        return RNN_OK;
+    case RNN__F16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = rnn__half_to_float(ld_u16(s, i));
+        return RNN_OK;
+    case RNN__BF16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = rnn__bf16_to_float(ld_u16(s, i));
+        return RNN_OK;
+    case RNN__I64:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_i64(s, i);
+        return RNN_OK;
+    case RNN__I32:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_i32(s, i);
+        return RNN_OK;
+    case RNN__I16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_i16(s, i);
+        return RNN_OK;
+    case RNN__I8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_i8(s, i);
+        return RNN_OK;
+    case RNN__U32:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_u32(s, i);
+        return RNN_OK;
+    case RNN__U16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)ld_u16(s, i);
+        return RNN_OK;
+    case RNN__U8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (float)s[i];
+        return RNN_OK;
+    case RNN__BOOL:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = s[i] ? 1.0f : 0.0f;
+        return RNN_OK;
+    default:
+        return RNN_EUNSUPPORTED;
+    }
+}
+
+rnn_status rnn__convert_i64(int64_t *dst, const void *src, rnn__dtype t, size_t n)
+{
+    const unsigned char *s = src;
+
+    switch (t) {
+    case RNN__I64:
+        if (n)
+            memcpy(dst, s, n * sizeof(int64_t));
+        return RNN_OK;
+    case RNN__I32:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ld_i32(s, i);
+        return RNN_OK;
+    case RNN__I16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ld_i16(s, i);
+        return RNN_OK;
+    case RNN__I8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ld_i8(s, i);
+        return RNN_OK;
+    case RNN__U32:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ld_u32(s, i);
+        return RNN_OK;
+    case RNN__U16:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = ld_u16(s, i);
+        return RNN_OK;
+    case RNN__U8:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = s[i];
+        return RNN_OK;
+    case RNN__BOOL:
+        for (size_t i = 0; i < n; i++)
+            dst[i] = s[i] != 0;
+        return RNN_OK;
+    default:
+        /* floats would need rounding rules, U64 may not fit */
+        return RNN_EUNSUPPORTED;
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * layers.h -- one direction of one recurrent layer over a whole sequence,
+ * forward and backward, as plain functions over flat buffers. Internal.
+ *
+ * Parameters of one direction are contiguous, in PyTorch's state_dict order:
+ *     w_ih [G*H][I] | w_hh [G*H][H] | b_ih [G*H] | b_hh [G*H]
+ * with the gate blocks stacked along rows: LSTM i|f|g|o, GRU r|z|n, RNN one
+ * block. Gradients use the same layout.
+ *
+ * Sequences are time-major [T][B][F]. `reverse` runs the time loop from the
+ * last step to the first (the backward half of a bidirectional layer).
+ * `lengths` (NULL = all T) gives PyTorch's packed-sequence semantics: step t
+ * of sequence b is active iff t < lengths[b]; on inactive steps the state is
+ * carried unchanged and the output is zero, so the forward direction's final
+ * state is the state at t = len-1 and the reverse direction starts there.
+ *
+ * Each function is compiled twice: for float (the engine) and, with the
+ * suffix _f64, for double (used by the finite-difference gradient check).
+ */
+#ifndef RNN_LAYERS_H
+#define RNN_LAYERS_H
+
+#include "core/core.h"
+
+/* Elements of one direction's parameters: G*H*(I + H + 2). 0 on overflow. */
+size_t rnn__rec_param_count(rnn_cell cell, int I, int H);
+/* Elements the forward keeps for backward (gates, states). 0 on overflow. */
+size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H);
+/* Elements of per-call scratch (forward and backward). */
+size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
+
+#define RNN__REC_DECLARE(REAL, SFX)                                           \
+    /* y: [T][B][ldy], writes columns 0..H-1 of each row (zero where        \
+     * inactive); hn, cn: [B][H] or NULL; h0, c0: [B][H] or NULL = zeros.    \
+     * cn/c0 are used by LSTM only. */                                       \
+    void rnn__rec_forward##SFX(                                              \
+        rnn_cell cell, int T, int B, int I, int H, int reverse,              \
+        const int32_t *lengths, REAL *y, int ldy, REAL *hn, REAL *cn,        \
+        REAL *cache, REAL *scratch, const REAL *x, const REAL *h0,           \
+        const REAL *c0, const REAL *w);                                      \
+    /* Consumes the cache of the matching forward (the gate buffer becomes   \
+     * the gate gradients). dy: [T][B][ldy] columns 0..H-1, or NULL = zeros; \
+     * dhn, dcn: [B][H] or NULL. dx: [T][B][I], overwritten when             \
+     * accumulate_dx is 0, added to otherwise; may be NULL. dh0, dc0: [B][H] \
+     * or NULL. dw: gradients, ACCUMULATED. */                               \
+    void rnn__rec_backward##SFX(                                             \
+        rnn_cell cell, int T, int B, int I, int H, int reverse,              \
+        const int32_t *lengths, REAL *dx, int accumulate_dx, REAL *dh0,      \
+        REAL *dc0, REAL *dw, REAL *cache, REAL *scratch, const REAL *x,      \
+        const REAL *w, const REAL *dy, int ldy, const REAL *dhn,             \
+        const REAL *dcn);
+
+RNN__REC_DECLARE(float, )
+RNN__REC_DECLARE(double, _f64)
+
+#endif /* RNN_LAYERS_H */

@@ -1,0 +1,409 @@
+/*
+ * stack.c -- stacked and bidirectional recurrent layers with dropout and
+ * variable lengths, matching torch.nn.RNN / LSTM / GRU.
+ *
+ * Layer l, direction d reads the previous layer's output [T][B][D*H] (or the
+ * input [T][B][I]) and writes columns d*H .. d*H+H-1 of its own output, so
+ * that each step's output is concat(forward, reverse) as in PyTorch. States
+ * are [D*L][B][H] with index l*D + d. Dropout (training only) scales every
+ * layer's output but the last by a Bernoulli(1-p) mask / (1-p).
+ */
+#include "model/stack.h"
+
+#include "layers/layers.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const kinds[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+
+rnn_status rnn__stack_init(rnn__stack *st, const rnn_stack_config *cfg,
+                           rnn_error *err)
+{
+    memset(st, 0, sizeof *st);
+    if (cfg->cell < RNN_CELL_RNN_TANH || cfg->cell > RNN_CELL_GRU)
+        return rnn__fail(err, RNN_EINVAL, "unknown cell type %d", (int)cfg->cell);
+    if (cfg->input_size < 1 || cfg->hidden_size < 1 || cfg->num_layers < 1)
+        return rnn__fail(err, RNN_EINVAL,
+                         "sizes must be positive (input %d, hidden %d, layers %d)",
+                         cfg->input_size, cfg->hidden_size, cfg->num_layers);
+    if (cfg->bidirectional != 0 && cfg->bidirectional != 1)
+        return rnn__fail(err, RNN_EINVAL, "bidirectional must be 0 or 1, not %d",
+                         cfg->bidirectional);
+    if (!(cfg->dropout >= 0.0f && cfg->dropout < 1.0f))
+        return rnn__fail(err, RNN_EINVAL, "dropout must be in [0, 1), not %g",
+                         (double)cfg->dropout);
+
+    st->cfg = *cfg;
+    st->G = rnn_cell_gates(cfg->cell);
+    st->D = cfg->bidirectional ? 2 : 1;
+    st->L = cfg->num_layers;
+    st->H = cfg->hidden_size;
+    st->I = cfg->input_size;
+
+    /* every dimension handed to the GEMM must fit an int */
+    size_t gh, dh;
+    if (!rnn__mul(&gh, (size_t)st->G, (size_t)st->H) || gh > INT_MAX ||
+        !rnn__mul(&dh, (size_t)st->D, (size_t)st->H) || dh > INT_MAX ||
+        st->L > 100000)
+        return rnn__fail(err, RNN_EOVERFLOW,
+                         "model too large (hidden %d, layers %d)", st->H, st->L);
+
+    size_t ndir = (size_t)st->L * st->D;
+    st->dir_off = rnn__calloc(ndir, sizeof *st->dir_off);
+    st->tensors = rnn__calloc(ndir * 4, sizeof *st->tensors);
+    if (!st->dir_off || !st->tensors) {
+        rnn__stack_release(st);
+        return rnn__fail(err, RNN_ENOMEM, "out of memory");
+    }
+    size_t off = 0;
+    for (int l = 0; l < st->L; l++) {
+        int in = l == 0 ? st->I : st->D * st->H;
+        for (int d = 0; d < st->D; d++) {
+            size_t count = rnn__rec_param_count(cfg->cell, in, st->H);
+            if (count == 0 || !rnn__add(&st->nparams, off, count)) {
+                rnn__stack_release(st);
+                return rnn__fail(err, RNN_EOVERFLOW,
+                                 "model too large (input %d, hidden %d)", in, st->H);
+            }
+            st->dir_off[l * st->D + d] = off;
+            size_t o = off;
+            for (int k = 0; k < 4; k++) {
+                rnn__tensor_info *t = &st->tensors[st->ntensors++];
+                snprintf(t->name, sizeof t->name, "%s_l%d%s", kinds[k], l,
+                         d ? "_reverse" : "");
+                t->offset = o;
+                if (k < 2) {
+                    t->ndim = 2;
+                    t->shape[0] = (int64_t)gh;
+                    t->shape[1] = k == 0 ? in : st->H;
+                    t->numel = gh * (size_t)t->shape[1];
+                } else {
+                    t->ndim = 1;
+                    t->shape[0] = (int64_t)gh;
+                    t->numel = gh;
+                }
+                o += t->numel;
+            }
+            off = st->nparams;
+        }
+    }
+    rnn__rng_seed(&st->rng, 0x5eed);
+    return RNN_OK;
+}
+
+void rnn__stack_release(rnn__stack *st)
+{
+    rnn__free(st->dir_off);
+    rnn__free(st->tensors);
+    rnn__free_floats(st->ws);
+    rnn__free(st->cache);
+    rnn__free(st->out);
+    rnn__free(st->mask);
+    rnn__free(st->lengths);
+    memset(st, 0, sizeof *st);
+}
+
+void rnn__stack_bind(rnn__stack *st, float *params, float *grads)
+{
+    st->params = params;
+    st->grads = grads;
+}
+
+long rnn__stack_find(const rnn__stack *st, const char *name)
+{
+    for (size_t i = 0; i < st->ntensors; i++)
+        if (strcmp(st->tensors[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ---- workspace -------------------------------------------------------- */
+
+rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
+{
+    if (T < 1 || B < 1)
+        return rnn__fail(err, RNN_EINVAL, "sequence length and batch must be "
+                         "positive (T %d, B %d)", T, B);
+    if (st->ws && T <= st->cap_T && B <= st->cap_B)
+        return RNN_OK;
+    if (st->cap_T > T)
+        T = st->cap_T;
+    if (st->cap_B > B)
+        B = st->cap_B;
+
+    size_t tb;
+    if (!rnn__mul(&tb, (size_t)T, (size_t)B) || tb > INT_MAX)
+        return rnn__fail(err, RNN_EOVERFLOW, "T*B = %d*%d is too large", T, B);
+    const int L = st->L, D = st->D, H = st->H;
+    const rnn_cell cell = st->cfg.cell;
+    size_t cache = rnn__rec_cache_count(cell, T, B, H);
+    size_t scratch = rnn__rec_scratch_count(cell, B, H);
+    size_t seq; /* one [T][B][D*H] buffer */
+    if (!cache || !scratch || !rnn__mul4(&seq, tb, (size_t)D, (size_t)H, 1))
+        return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    int with_mask = st->cfg.dropout > 0 && L > 1;
+    size_t nseq = (size_t)(L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
+    size_t total, part;
+    if (!rnn__mul(&total, cache, (size_t)L * D) || !rnn__mul(&part, seq, nseq) ||
+        !rnn__add(&total, total, part) || !rnn__add(&total, total, scratch))
+        return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    if (total > SIZE_MAX / sizeof(float))
+        return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+
+    float *ws = rnn__alloc_floats(total);
+    float **cachep = rnn__calloc((size_t)L * D, sizeof *cachep);
+    float **outp = rnn__calloc((size_t)L, sizeof *outp);
+    float **maskp = rnn__calloc((size_t)L, sizeof *maskp);
+    int32_t *lens = rnn__calloc((size_t)B, sizeof *lens);
+    if (!ws || !cachep || !outp || !maskp || !lens) {
+        rnn__free_floats(ws);
+        rnn__free(cachep);
+        rnn__free(outp);
+        rnn__free(maskp);
+        rnn__free(lens);
+        return rnn__fail(err, RNN_ENOMEM,
+                         "out of memory for the workspace (%.1f MB for T %d, B %d)",
+                         (double)total * sizeof(float) / 1e6, T, B);
+    }
+    rnn__free_floats(st->ws);
+    rnn__free(st->cache);
+    rnn__free(st->out);
+    rnn__free(st->mask);
+    rnn__free(st->lengths);
+    st->ws = ws;
+    st->ws_count = total;
+    st->cache = cachep;
+    st->out = outp;
+    st->mask = maskp;
+    st->lengths = lens;
+    st->cap_T = T;
+    st->cap_B = B;
+    st->have_cache = 0;
+
+    float *p = ws;
+    for (int i = 0; i < L * D; i++, p += cache)
+        st->cache[i] = p;
+    for (int l = 0; l + 1 < L; l++) {
+        st->out[l] = p;
+        p += seq;
+        if (with_mask) {
+            st->mask[l] = p;
+            p += seq;
+        }
+    }
+    st->dbuf[0] = st->dbuf[1] = NULL;
+    if (L > 1) {
+        st->dbuf[0] = p;
+        st->dbuf[1] = p + seq;
+        p += 2 * seq;
+    }
+    st->scratch = p;
+    return RNN_OK;
+}
+
+/* ---- forward / backward ------------------------------------------------ */
+
+static const float *state_at(const float *s, int l, int d, const rnn__stack *st,
+                             int B)
+{
+    return s ? s + ((size_t)l * st->D + d) * B * st->H : NULL;
+}
+
+static float *state_out(float *s, int l, int d, const rnn__stack *st, int B)
+{
+    return s ? s + ((size_t)l * st->D + d) * B * st->H : NULL;
+}
+
+rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
+                              const float *x, const float *h0, const float *c0,
+                              const int32_t *lengths, int T, int B,
+                              int training, rnn_error *err)
+{
+    if (!x)
+        return rnn__fail(err, RNN_EINVAL, "input is NULL");
+    rnn_status s = rnn__stack_reserve(st, T, B, err);
+    if (s)
+        return s;
+    if (lengths) {
+        for (int b = 0; b < B; b++)
+            if (lengths[b] < 1 || lengths[b] > T)
+                return rnn__fail(err, RNN_EINVAL,
+                                 "lengths[%d] = %ld is outside 1..T (T = %d)", b,
+                                 (long)lengths[b], T);
+        memcpy(st->lengths, lengths, sizeof *lengths * (size_t)B);
+    }
+    const int32_t *lens = lengths ? st->lengths : NULL;
+    const int L = st->L, D = st->D, H = st->H, DH = D * H;
+    const int lstm = st->cfg.cell == RNN_CELL_LSTM;
+    const size_t seq = (size_t)T * B * DH;
+    int dropout = training && st->cfg.dropout > 0 && L > 1;
+
+    const float *in = x;
+    int I = st->I;
+    for (int l = 0; l < L; l++) {
+        float *out = l + 1 < L ? st->out[l] : y;
+        for (int d = 0; d < D; d++) {
+            rnn__rec_forward(st->cfg.cell, T, B, I, H, d, lens,
+                             out ? out + (size_t)d * H : NULL, DH,
+                             state_out(hn, l, d, st, B),
+                             lstm ? state_out(cn, l, d, st, B) : NULL,
+                             st->cache[l * D + d], st->scratch, in,
+                             state_at(h0, l, d, st, B),
+                             lstm ? state_at(c0, l, d, st, B) : NULL,
+                             st->params + st->dir_off[l * D + d]);
+        }
+        if (dropout && l + 1 < L) {
+            const float p = st->cfg.dropout, scale = 1.0f / (1.0f - p);
+            float *m = st->mask[l];
+            for (size_t i = 0; i < seq; i++) {
+                m[i] = rnn__rng_float(&st->rng) < p ? 0.0f : scale;
+                out[i] *= m[i];
+            }
+        }
+        in = out;
+        I = DH;
+    }
+    st->T = T;
+    st->B = B;
+    st->has_lengths = lengths != NULL;
+    st->x = x;
+    st->used_dropout = dropout;
+    st->have_cache = training != 0;
+    return RNN_OK;
+}
+
+rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
+                               float *dc0, const float *dy, const float *dhn,
+                               const float *dcn, rnn_error *err)
+{
+    if (!st->have_cache)
+        return rnn__fail(err, RNN_ESTATE,
+                         "backward needs a training forward first (and one per backward)");
+    st->have_cache = 0;
+    const int L = st->L, D = st->D, H = st->H, DH = D * H;
+    const int T = st->T, B = st->B;
+    const int lstm = st->cfg.cell == RNN_CELL_LSTM;
+    const int32_t *lens = st->has_lengths ? st->lengths : NULL;
+    const size_t seq = (size_t)T * B * DH;
+
+    const float *up = dy; /* gradient of this layer's output */
+    for (int l = L - 1; l >= 0; l--) {
+        float *down = l == 0 ? dx : st->dbuf[l & 1];
+        const float *in = l == 0 ? st->x : st->out[l - 1];
+        int I = l == 0 ? st->I : DH;
+        for (int d = 0; d < D; d++) {
+            rnn__rec_backward(st->cfg.cell, T, B, I, H, d, lens, down, d > 0,
+                              state_out(dh0, l, d, st, B),
+                              lstm ? state_out(dc0, l, d, st, B) : NULL,
+                              st->grads + st->dir_off[l * D + d],
+                              st->cache[l * D + d], st->scratch, in,
+                              st->params + st->dir_off[l * D + d],
+                              up ? up + (size_t)d * H : NULL, DH,
+                              state_at(dhn, l, d, st, B),
+                              lstm ? state_at(dcn, l, d, st, B) : NULL);
+        }
+        if (l > 0 && st->used_dropout) {
+            const float *m = st->mask[l - 1];
+            for (size_t i = 0; i < seq; i++)
+                down[i] *= m[i];
+        }
+        up = down;
+    }
+    return RNN_OK;
+}
+
+/* ---- initialisation ---------------------------------------------------- */
+
+/* Fills a rows x cols block (leading dimension ld) with an orthogonal
+ * matrix: orthonormal columns if rows >= cols, else orthonormal rows.
+ * Modified Gram-Schmidt on a Gaussian matrix, in double. */
+static rnn_status orthogonal(float *w, int rows, int cols, int ld,
+                             rnn__rng *rng)
+{
+    int tall = rows >= cols;
+    int n = tall ? rows : cols, k = tall ? cols : rows; /* k vectors of length n */
+    double *q = rnn__calloc((size_t)n * k, sizeof *q);
+    if (!q)
+        return RNN_ENOMEM;
+    for (int v = 0; v < k; v++) {
+        double *qv = q + (size_t)v * n;
+        double norm;
+        do {
+            for (int i = 0; i < n; i++)
+                qv[i] = rnn__rng_normal(rng);
+            for (int u = 0; u < v; u++) {
+                const double *qu = q + (size_t)u * n;
+                double dot = 0;
+                for (int i = 0; i < n; i++)
+                    dot += qu[i] * qv[i];
+                for (int i = 0; i < n; i++)
+                    qv[i] -= dot * qu[i];
+            }
+            norm = 0;
+            for (int i = 0; i < n; i++)
+                norm += qv[i] * qv[i];
+            norm = sqrt(norm);
+        } while (norm < 1e-6);
+        for (int i = 0; i < n; i++)
+            qv[i] /= norm;
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            w[(size_t)r * ld + c] =
+                (float)(tall ? q[(size_t)c * n + r] : q[(size_t)r * n + c]);
+    rnn__free(q);
+    return RNN_OK;
+}
+
+static void uniform(float *w, size_t n, double bound, rnn__rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] = (float)((2.0 * rnn__rng_double(rng) - 1.0) * bound);
+}
+
+rnn_status rnn__stack_init_params(rnn__stack *st, const rnn_init_options *opts,
+                                  rnn__rng *rng, rnn_error *err)
+{
+    rnn_init_options def = {RNN_INIT_PYTORCH, RNN_INIT_PYTORCH, 0, 0, 0.0f};
+    if (!opts)
+        opts = &def;
+    const double k = 1.0 / sqrt((double)st->H);
+    for (size_t i = 0; i < st->ntensors; i++) {
+        const rnn__tensor_info *t = &st->tensors[i];
+        float *w = st->params + t->offset;
+        int kind = (int)(i % 4); /* weight_ih, weight_hh, bias_ih, bias_hh */
+        if (kind >= 2) {
+            if (opts->zero_biases)
+                memset(w, 0, t->numel * sizeof *w);
+            else
+                uniform(w, t->numel, k, rng);
+            if (opts->set_forget_bias && st->cfg.cell == RNN_CELL_LSTM) {
+                for (int j = 0; j < st->H; j++)
+                    w[st->H + j] = kind == 2 ? opts->forget_bias : 0.0f;
+            }
+            continue;
+        }
+        rnn_init scheme = kind == 0 ? opts->input_weights : opts->recurrent_weights;
+        int rows = (int)t->shape[0], cols = (int)t->shape[1];
+        switch (scheme) {
+        case RNN_INIT_PYTORCH:
+            uniform(w, t->numel, k, rng);
+            break;
+        case RNN_INIT_XAVIER:
+            uniform(w, t->numel, sqrt(6.0 / (rows + cols)), rng);
+            break;
+        case RNN_INIT_ORTHOGONAL:
+            /* one orthogonal matrix per gate block */
+            for (int g = 0; g < st->G; g++)
+                if (orthogonal(w + (size_t)g * st->H * cols, st->H, cols, cols, rng))
+                    return rnn__fail(err, RNN_ENOMEM, "out of memory");
+            break;
+        default:
+            return rnn__fail(err, RNN_EINVAL, "unknown init scheme %d", (int)scheme);
+        }
+    }
+    return RNN_OK;
+}

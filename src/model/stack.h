@@ -1,0 +1,68 @@
+/*
+ * stack.h -- a recurrent stack (L layers x D directions) over parameter and
+ * gradient buffers owned by someone else (the public rnn_stack, or a model
+ * that keeps embedding + stack + head in one flat buffer). Internal.
+ */
+#ifndef RNN_STACK_H
+#define RNN_STACK_H
+
+#include "core/core.h"
+
+#define RNN__NAME_MAX 48
+
+typedef struct rnn__tensor_info {
+    char name[RNN__NAME_MAX]; /* PyTorch name, no prefix */
+    int ndim;
+    int64_t shape[2];
+    size_t offset; /* into the stack's parameter block */
+    size_t numel;
+} rnn__tensor_info;
+
+typedef struct rnn__stack {
+    rnn_stack_config cfg;
+    int G, D, L, H, I;
+    size_t nparams;           /* floats in the parameter block */
+    size_t *dir_off;          /* [L*D] offset of each direction's parameters */
+    rnn__tensor_info *tensors; /* [4*L*D] in state_dict order */
+    size_t ntensors;
+    float *params, *grads; /* bound views, not owned */
+
+    /* workspace, sized for up to cap_T x cap_B */
+    float *ws;
+    size_t ws_count;
+    int cap_T, cap_B;
+    float **cache;  /* [L*D] */
+    float **out;    /* [L-1] outputs of inner layers (after dropout) */
+    float **mask;   /* [L-1] dropout scales, or NULL */
+    float *scratch;
+    float *dbuf[2]; /* [T][B][D*H] upstream gradient ping-pong */
+    int32_t *lengths; /* [cap_B] copy of the last forward's lengths */
+
+    /* the last forward */
+    int T, B, has_lengths, have_cache, used_dropout;
+    const float *x;
+
+    rnn__rng rng; /* dropout masks */
+} rnn__stack;
+
+/* Validates the config and computes the parameter layout; no workspace. */
+rnn_status rnn__stack_init(rnn__stack *st, const rnn_stack_config *cfg,
+                           rnn_error *err);
+void rnn__stack_release(rnn__stack *st);
+void rnn__stack_bind(rnn__stack *st, float *params, float *grads);
+rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err);
+/* See rnn_stack_forward / rnn_stack_backward in rnn.h. */
+rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
+                              const float *x, const float *h0, const float *c0,
+                              const int32_t *lengths, int T, int B,
+                              int training, rnn_error *err);
+rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
+                               float *dc0, const float *dy, const float *dhn,
+                               const float *dcn, rnn_error *err);
+/* Initialises the bound parameters (opts NULL = PyTorch default). */
+rnn_status rnn__stack_init_params(rnn__stack *st, const rnn_init_options *opts,
+                                  rnn__rng *rng, rnn_error *err);
+/* Index of a tensor by name (no prefix), or -1. */
+long rnn__stack_find(const rnn__stack *st, const char *name);
+
+#endif /* RNN_STACK_H */

@@ -1,0 +1,115 @@
+/*
+ * test_layers.c -- the float layer (fast activations, float GEMM) agrees
+ * with the double instantiation of the same code, forward and backward,
+ * for every cell, both directions, with and without lengths, at sizes where
+ * the GEMM takes its blocked paths.
+ */
+#include "test.h"
+
+#include "layers/layers.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void run(rnn_cell cell, int reverse, int var)
+{
+    const int T = 7, B = 5, I = 19, H = 33;
+    int32_t lens[5] = {7, 3, 1, 6, 7};
+    const int32_t *L = var ? lens : NULL;
+    rnn__rng r;
+    rnn__rng_seed(&r, 7 + cell + 10 * reverse + 100 * var);
+    size_t nw = rnn__rec_param_count(cell, I, H);
+    size_t nc = rnn__rec_cache_count(cell, T, B, H), ns = rnn__rec_scratch_count(cell, B, H);
+    size_t nx = (size_t)T * B * I, ny = (size_t)T * B * H, nh = (size_t)B * H;
+    size_t total = nw * 2 + nc + ns + nx * 2 + ny * 2 + nh * 9;
+    float *f = calloc(total, sizeof *f);
+    double *d = calloc(total, sizeof *d);
+    /* same layout in both: w dw cache scratch x dx y dy h0 c0 hn cn dhn dcn dh0 dc0 */
+    size_t o_w = 0, o_dw = nw, o_c = 2 * nw, o_s = o_c + nc, o_x = o_s + ns, o_dx = o_x + nx;
+    size_t o_y = o_dx + nx, o_dy = o_y + ny, o_h = o_dy + ny;
+    for (size_t i = 0; i < nw; i++)
+        d[o_w + i] = (rnn__rng_double(&r) * 2 - 1) / sqrt((double)H);
+    for (size_t i = 0; i < nx; i++)
+        d[o_x + i] = rnn__rng_normal(&r);
+    for (size_t i = 0; i < ny; i++)
+        d[o_dy + i] = rnn__rng_normal(&r);
+    for (size_t i = 0; i < 9 * nh; i++)
+        d[o_h + i] = rnn__rng_normal(&r) * 0.5;
+    for (size_t i = 0; i < total; i++)
+        f[i] = (float)d[i];
+    /* round the double inputs to float so both see identical inputs */
+    for (size_t i = 0; i < total; i++)
+        d[i] = f[i];
+    size_t h0 = o_h, c0 = o_h + nh, hn = o_h + 2 * nh, cn = o_h + 3 * nh, dhn = o_h + 4 * nh,
+           dcn = o_h + 5 * nh, dh0 = o_h + 6 * nh, dc0 = o_h + 7 * nh;
+
+    rnn__rec_forward(cell, T, B, I, H, reverse, L, f + o_y, H, f + hn, f + cn, f + o_c,
+                     f + o_s, f + o_x, f + h0, f + c0, f + o_w);
+    rnn__rec_forward_f64(cell, T, B, I, H, reverse, L, d + o_y, H, d + hn, d + cn, d + o_c,
+                         d + o_s, d + o_x, d + h0, d + c0, d + o_w);
+    memset(f + o_dw, 0, nw * sizeof *f);
+    memset(d + o_dw, 0, nw * sizeof *d);
+    rnn__rec_backward(cell, T, B, I, H, reverse, L, f + o_dx, 0, f + dh0, f + dc0, f + o_dw,
+                      f + o_c, f + o_s, f + o_x, f + o_w, f + o_dy, H, f + dhn, f + dcn);
+    rnn__rec_backward_f64(cell, T, B, I, H, reverse, L, d + o_dx, 0, d + dh0, d + dc0,
+                          d + o_dw, d + o_c, d + o_s, d + o_x, d + o_w, d + o_dy, H,
+                          d + dhn, d + dcn);
+
+    float *ref = malloc(total * sizeof *ref);
+    for (size_t i = 0; i < total; i++)
+        ref[i] = (float)d[i];
+    char what[80];
+    const char *cn_ = rnn_cell_name(cell);
+#define CMP(name, off, n, atol)                                                 \
+    snprintf(what, sizeof what, "%s rev=%d var=%d %s", cn_, reverse, var, name); \
+    t_allclose(what, f + (off), ref + (off), (n), (atol), 1e-4);
+    CMP("y", o_y, ny, 1e-5)
+    CMP("hn", hn, nh, 1e-5)
+    CMP("dx", o_dx, nx, 1e-4)
+    CMP("dw", o_dw, nw, 1e-4)
+    CMP("dh0", dh0, nh, 1e-4)
+    if (cell == RNN_CELL_LSTM) {
+        CMP("cn", cn, nh, 1e-5)
+        CMP("dc0", dc0, nh, 1e-4)
+    }
+    free(ref);
+    free(f);
+    free(d);
+}
+
+static void test_float_matches_double(void)
+{
+    for (int cell = 0; cell < 4; cell++)
+        for (int rev = 0; rev < 2; rev++)
+            for (int var = 0; var < 2; var++)
+                run((rnn_cell)cell, rev, var);
+}
+
+/* A length-1 sequence and T = 1: the smallest shapes still work. */
+static void test_single_step(void)
+{
+    for (int cell = 0; cell < 4; cell++) {
+        size_t nw = rnn__rec_param_count((rnn_cell)cell, 2, 3);
+        double w[200] = {0}, x[2] = {0.5, -1}, y[3], hn[3], cache[200], scratch[64];
+        double dw[200] = {0}, dx[2], dh0[3], dy[3] = {1, 1, 1};
+        CHECK(nw <= 200);
+        CHECK(rnn__rec_cache_count((rnn_cell)cell, 1, 1, 3) <= 200);
+        for (size_t i = 0; i < nw; i++)
+            w[i] = 0.1 * (double)(i % 7) - 0.3;
+        rnn__rec_forward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, y, 3, hn, NULL, cache,
+                             scratch, x, NULL, NULL, w);
+        for (int j = 0; j < 3; j++)
+            CHECK(y[j] == hn[j]);
+        rnn__rec_backward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, dx, 0, dh0, NULL, dw,
+                              cache, scratch, x, w, dy, 3, NULL, NULL);
+        CHECK(isfinite(dx[0]) && isfinite(dx[1]));
+    }
+}
+
+void suite_layers(void);
+void suite_layers(void)
+{
+    RUN(test_float_matches_double);
+    RUN(test_single_step);
+}

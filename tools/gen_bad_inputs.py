@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Writes the small files of the bad-input catalogue (tests/bad_inputs/files).
+
+Each file is broken in one specific way; tests/bad_inputs/cases.tsv says
+which command must reject it, with which exit status and message. Needs only
+numpy. Run: /usr/bin/python3 tools/gen_bad_inputs.py tests/bad_inputs/files
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+
+def safetensors_bytes(header, data=b"", raw_header=None):
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def st_tensors(tensors, meta=None):
+    """tensors: list of (name, float32 array) -> valid safetensors bytes."""
+    header, blobs, off = {}, [], 0
+    if meta:
+        header["__metadata__"] = meta
+    for name, a in tensors:
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    return safetensors_bytes(header, b"".join(blobs))
+
+
+def lstm_state(rng, I=4, H=3, layers=1, bi=False, drop=(), extra=()):
+    out = []
+    for l in range(layers):
+        for sfx in ([""] + (["_reverse"] if bi else [])):
+            inp = I if l == 0 else H * (2 if bi else 1)
+            for n, shape in (("weight_ih", (4 * H, inp)), ("weight_hh", (4 * H, H)),
+                             ("bias_ih", (4 * H,)), ("bias_hh", (4 * H,))):
+                name = f"{n}_l{l}{sfx}"
+                if name not in drop:
+                    out.append((name, rng.uniform(-0.5, 0.5, shape).astype(np.float32)))
+    out.extend(extra)
+    return out
+
+
+def main(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    rng = np.random.default_rng(0)
+
+    def put(name, data):
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(data)
+
+    good = st_tensors(lstm_state(rng))
+    put("lstm.safetensors", good)
+    np.save(os.path.join(outdir, "x.npy"), rng.normal(size=(5, 2, 4)).astype(np.float32))
+
+    # --- safetensors, malformed containers
+    put("truncated.safetensors", good[: len(good) - 10])
+    put("short.safetensors", b"\x10\x00\x00")
+    put("huge_header.safetensors", struct.pack("<Q", 1 << 40) + b"{}")
+    put("header_past_end.safetensors", struct.pack("<Q", 4096) + b'{"a":1}')
+    put("not_json.safetensors", safetensors_bytes(None, raw_header=b"{not json}"))
+    put("array_header.safetensors", safetensors_bytes(None, raw_header=b"[1, 2]"))
+    put("nan_shape.safetensors", safetensors_bytes(
+        None, raw_header=b'{"weight_hh_l0":{"dtype":"F32","shape":[NaN,3],"data_offsets":[0,0]}}'))
+    put("float_shape.safetensors", safetensors_bytes(
+        {"weight_hh_l0": {"dtype": "F32", "shape": [3.5, 3], "data_offsets": [0, 42]}}, b"\0" * 42))
+    put("negative_shape.safetensors", safetensors_bytes(
+        {"weight_hh_l0": {"dtype": "F32", "shape": [-12, 3], "data_offsets": [0, 0]}}))
+    put("bad_dtype.safetensors", safetensors_bytes(
+        {"weight_hh_l0": {"dtype": "F33", "shape": [12, 3], "data_offsets": [0, 144]}}, b"\0" * 144))
+    put("size_mismatch.safetensors", safetensors_bytes(
+        {"weight_hh_l0": {"dtype": "F32", "shape": [12, 3], "data_offsets": [0, 140]}}, b"\0" * 140))
+    put("overlap.safetensors", safetensors_bytes(
+        {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+         "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, b"\0" * 12))
+    put("hole.safetensors", safetensors_bytes(
+        {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+         "b": {"dtype": "F32", "shape": [2], "data_offsets": [12, 20]}}, b"\0" * 20))
+    put("duplicate.safetensors", safetensors_bytes(None, raw_header=(
+        b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+        b'"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}')), )
+    # the duplicate file needs its data: rewrite with 8 bytes appended
+    with open(os.path.join(outdir, "duplicate.safetensors"), "ab") as f:
+        f.write(b"\0" * 8)
+    put("overflow.safetensors", safetensors_bytes(
+        {"a": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 0]}}))
+    put("int_weights.safetensors", safetensors_bytes(
+        {"weight_ih_l0": {"dtype": "I32", "shape": [12, 4], "data_offsets": [0, 192]},
+         "weight_hh_l0": {"dtype": "I32", "shape": [12, 3], "data_offsets": [192, 336]},
+         "bias_ih_l0": {"dtype": "I32", "shape": [12], "data_offsets": [336, 384]},
+         "bias_hh_l0": {"dtype": "I32", "shape": [12], "data_offsets": [384, 432]}}, b"\0" * 432))
+
+    # --- safetensors, valid containers holding the wrong model
+    put("missing_bias.safetensors", st_tensors(lstm_state(rng, drop=("bias_hh_l0",))))
+    put("no_rnn.safetensors", st_tensors([("fc.weight", np.zeros((2, 3), np.float32))]))
+    put("prefixed.safetensors", st_tensors([("encoder.rnn." + n, a) for n, a in lstm_state(rng)]))
+    put("gates2.safetensors", st_tensors([
+        ("weight_ih_l0", np.zeros((6, 4), np.float32)), ("weight_hh_l0", np.zeros((6, 3), np.float32)),
+        ("bias_ih_l0", np.zeros(6, np.float32)), ("bias_hh_l0", np.zeros(6, np.float32))]))
+    put("gates_ragged.safetensors", st_tensors([
+        ("weight_ih_l0", np.zeros((10, 4), np.float32)), ("weight_hh_l0", np.zeros((10, 3), np.float32))]))
+    put("wrong_shape.safetensors", st_tensors(
+        lstm_state(rng, drop=("bias_ih_l0",)) + [("bias_ih_l0", np.zeros(11, np.float32))]))
+    put("layer_gap.safetensors", st_tensors(
+        lstm_state(rng) + [(n.replace("_l0", "_l2"), a) for n, a in lstm_state(rng, I=3)]))
+    put("proj.safetensors", st_tensors(lstm_state(rng) + [("weight_hr_l0", np.zeros((2, 3), np.float32))]))
+
+    # --- .npy
+    x = np.load(os.path.join(outdir, "x.npy"))
+    xb = open(os.path.join(outdir, "x.npy"), "rb").read()
+    put("truncated.npy", xb[:-7])
+    put("bad_magic.npy", b"\x93NUMPZ" + xb[6:])
+    np.save(os.path.join(outdir, "fortran.npy"), np.asfortranarray(x))
+    np.save(os.path.join(outdir, "bigendian.npy"), x.astype(">f4"))
+    np.save(os.path.join(outdir, "x_int.npy"), (x * 10).astype(np.int64))
+    np.save(os.path.join(outdir, "x_2d.npy"), x[0])
+    np.save(os.path.join(outdir, "x_wrong_i.npy"), rng.normal(size=(5, 2, 7)).astype(np.float32))
+    np.save(os.path.join(outdir, "x_empty.npy"), np.zeros((0, 2, 4), np.float32))
+    np.save(os.path.join(outdir, "len_zero.npy"), np.array([0, 5], np.int64))
+    np.save(os.path.join(outdir, "len_big.npy"), np.array([6, 5], np.int64))
+    np.save(os.path.join(outdir, "len_float.npy"), np.array([5.0, 5.0], np.float32))
+    np.save(os.path.join(outdir, "len_3.npy"), np.array([5, 5, 5], np.int32))
+    np.save(os.path.join(outdir, "h0_wrong.npy"), np.zeros((2, 2, 3), np.float32))
+    hdr = b"{'descr': '<f4', 'fortran_order': False, 'shape': (5, NaN, 4), }"
+    hdr += b" " * (-(10 + len(hdr) + 1) % 64) + b"\n"
+    put("nan_shape.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr + b"\0" * 160)
+    put("empty_file.npy", b"")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/bad_inputs/files")
