@@ -87,8 +87,10 @@ test-torch: all
 	$(PYTHON) tools/torch_crosscheck.py --rnn $(BUILD)/rnn --cases 120
 
 # Regenerates the committed PyTorch fixtures (needs python3-torch).
-fixtures:
+fixtures: all
 	$(PYTHON) tools/gen_fixtures.py tests/fixtures
+	$(PYTHON) tools/gen_optim_fixtures.py tests/fixtures
+	$(PYTHON) tools/gen_bad_inputs.py tests/bad_inputs/files
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
@@ -111,6 +113,14 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
-# The README's first command: build everything, then run the main job.
+# The README's first command: build everything, then the main job: a
+# character-level LSTM learns the project's own sources and documentation
+# for about a minute (text that exists on any machine), then writes a sample.
+DEMO_TIME ?= 60
 demo: all
-	$(BUILD)/examples/running_mean
+	@mkdir -p $(BUILD)/demo
+	@cat README.md docs/*.md include/rnn.h src/*/*.h src/*/*.c > $(BUILD)/demo/corpus.txt
+	$(BUILD)/rnn train $(BUILD)/demo/corpus.txt --out $(BUILD)/demo --max-time $(DEMO_TIME) --eval-every 200
+	@echo
+	@echo "--- rnn sample $(BUILD)/demo/best.safetensors --length 600 --temperature 0.7 --seed 1"
+	@$(BUILD)/rnn sample $(BUILD)/demo/best.safetensors --length 600 --temperature 0.7 --seed 1

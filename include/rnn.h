@@ -185,6 +185,247 @@ rnn_status rnn_stack_find(rnn_stack *s, const char *name, rnn_tensor *out);
 float *rnn_stack_params(rnn_stack *s, size_t *count);
 float *rnn_stack_grads(rnn_stack *s, size_t *count);
 
+/* ------------------------------------------------------------------ */
+/* Models: input -> recurrent stack -> dense head, one flat buffer.    */
+/* ------------------------------------------------------------------ */
+
+/* PyTorch equivalent (parameter names in brackets):
+ *   tokens: nn.Embedding(vocab_size, embed_size)            [embed.weight]
+ *   rnn:    nn.RNN/LSTM/GRU(embed_size or input_size, hidden_size,
+ *           num_layers, bidirectional, dropout)             [rnn.weight_ih_l0, ...]
+ *   head:   nn.Linear(D * hidden_size, output_size)         [head.weight, head.bias]
+ * applied at every time step: out[t] = head(rnn(input)[t]). */
+typedef struct rnn_model_config {
+    int vocab_size;  /* > 0: the input is token ids through an embedding */
+    int embed_size;  /*      embedding width (vocab_size > 0)            */
+    int input_size;  /* vocab_size == 0: float features per step         */
+    rnn_cell cell;
+    int hidden_size;
+    int num_layers;
+    int bidirectional;
+    float dropout;
+    int output_size; /* head outputs per step (the vocabulary for a LM)  */
+} rnn_model_config;
+
+typedef struct rnn_model rnn_model;
+
+/* Initialised like PyTorch: embedding N(0,1), recurrent U(+-1/sqrt(H)),
+ * head U(+-1/sqrt(fan_in)). */
+rnn_status rnn_model_new(rnn_model **out, const rnn_model_config *config,
+                         uint64_t seed, rnn_error *err);
+void rnn_model_free(rnn_model *m);
+const rnn_model_config *rnn_model_get_config(const rnn_model *m);
+const char *rnn_model_errmsg(const rnn_model *m);
+
+/* Floats of one recurrent state (h or c): D*L*B*H. */
+size_t rnn_model_state_size(const rnn_model *m, int B);
+
+/* Forward over a sequence: out [T][B][output_size].
+ * Token models read tokens [T][B] (ids in 0..vocab_size-1) and ignore x;
+ * feature models read x [T][B][input_size] (kept until backward).
+ * h0/c0, hn/cn, lengths and training as for rnn_stack_forward. */
+rnn_status rnn_model_forward(rnn_model *m, float *out, float *hn, float *cn,
+                             const int32_t *tokens, const float *x,
+                             const float *h0, const float *c0,
+                             const int32_t *lengths, int T, int B,
+                             int training);
+/* Backward through the last training forward: dout [T][B][output_size]
+ * (NULL = zeros), dhn/dcn (NULL = zeros); accumulates every gradient. dx
+ * (feature models, [T][B][input_size]) may be NULL. */
+rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout,
+                              const float *dhn, const float *dcn);
+void rnn_model_zero_grad(rnn_model *m);
+void rnn_model_seed(rnn_model *m, uint64_t seed); /* dropout masks */
+rnn_status rnn_model_reserve(rnn_model *m, int T, int B);
+
+float *rnn_model_params(rnn_model *m, size_t *count);
+float *rnn_model_grads(rnn_model *m, size_t *count);
+size_t rnn_model_num_tensors(const rnn_model *m);
+rnn_status rnn_model_tensor(rnn_model *m, size_t i, rnn_tensor *out);
+rnn_status rnn_model_find(rnn_model *m, const char *name, rnn_tensor *out);
+
+/* Softmax cross-entropy of rows logits[N][V] against targets[N] (a target
+ * < 0 skips its row). Returns the summed loss; dlogits (may be NULL, may
+ * alias logits) gets scale * (softmax - onehot). */
+double rnn_cross_entropy(float *dlogits, const float *logits,
+                         const int32_t *targets, int N, int V, float scale,
+                         size_t *counted);
+
+/* Checkpoints: parameters under their PyTorch names, the configuration in
+ * the metadata ("rnn.config"), plus the caller's metadata pairs. */
+rnn_status rnn_model_save(rnn_model *m, const char *path,
+                          const char *const *keys, const char *const *values,
+                          size_t count);
+rnn_status rnn_model_load(rnn_model **out, const char *path, rnn_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Optimizers, gradient clipping, learning-rate schedules.             */
+/* They work on flat float buffers (rnn_stack_params / _grads, or a    */
+/* model's), with torch.optim's exact update rules.                    */
+/* ------------------------------------------------------------------ */
+
+typedef enum rnn_optimizer {
+    RNN_OPT_SGD = 0,     /* torch.optim.SGD (momentum, dampening 0, nesterov) */
+    RNN_OPT_ADAM = 1,    /* torch.optim.Adam (L2 weight decay added to g)     */
+    RNN_OPT_ADAMW = 2,   /* torch.optim.AdamW (decoupled weight decay)        */
+    RNN_OPT_RMSPROP = 3  /* torch.optim.RMSprop (not centered)                */
+} rnn_optimizer;
+
+typedef struct rnn_optim_config {
+    rnn_optimizer kind;
+    double momentum;     /* SGD, RMSprop; in [0, 1); default 0               */
+    int nesterov;        /* SGD; needs momentum > 0                          */
+    double beta1, beta2; /* Adam, AdamW; in [0, 1); defaults 0.9, 0.999      */
+    double alpha;        /* RMSprop smoothing constant, in [0, 1); 0.99      */
+    double eps;          /* Adam, AdamW, RMSprop; finite, >= 0; 1e-8         */
+    double weight_decay; /* finite, >= 0; default 0 (AdamW: 0.01)            */
+} rnn_optim_config;
+
+/* Fills *c with PyTorch's defaults for `kind` (every field, including those
+ * `kind` does not use). */
+void rnn_optim_defaults(rnn_optim_config *c, rnn_optimizer kind);
+/* "sgd", "adam", "adamw", "rmsprop" ("unknown" otherwise); and back, exact
+ * lower-case spelling (-1 if unknown or NULL). */
+const char *rnn_optimizer_name(rnn_optimizer kind);
+int rnn_optimizer_from_name(const char *name);
+
+typedef struct rnn_optim rnn_optim;
+
+/* An optimizer for n >= 1 parameters; its state (momentum, moments) is zero
+ * and its step count 0. Checks the fields `kind` uses (ranges above) and
+ * ignores the others; RNN_EINVAL with a one-line message otherwise
+ * (RNN_EOVERFLOW / RNN_ENOMEM when the state does not fit). */
+rnn_status rnn_optim_new(rnn_optim **out, const rnn_optim_config *config,
+                         size_t n, rnn_error *err);
+void rnn_optim_free(rnn_optim *o);
+/* One update of params[n] from grads[n] with learning rate lr (a per-call
+ * argument, so that any schedule can drive it). Float32 arithmetic in
+ * torch's order (scalars in double, as Python floats): bit-identical to
+ * torch 1.13's single-tensor path for float32 on an AVX2 (FMA) CPU, within
+ * an ulp per operation elsewhere. */
+void rnn_optim_step(rnn_optim *o, float *params, const float *grads, double lr);
+/* Number of updates made so far (Adam's bias correction uses it; SGD with
+ * momentum starts its buffer as a copy of the first gradient when it is 0). */
+int64_t rnn_optim_steps(const rnn_optim *o);
+/* The optimizer's state for checkpoints: `count` floats per slot (count =
+ * n) and `slots` of them:
+ *   SGD      0, or 1 with momentum: the momentum buffer
+ *   Adam(W)  2: exp_avg, exp_avg_sq
+ *   RMSprop  1: square_avg; 2 with momentum: square_avg, momentum buffer
+ * Slot k starts at state + k*n (NULL when slots = 0); the buffer may be
+ * written to restore a checkpoint. rnn_optim_set_steps restores the update
+ * count (negative values become 0). */
+float *rnn_optim_state(rnn_optim *o, int *slots, size_t *count);
+void rnn_optim_set_steps(rnn_optim *o, int64_t steps);
+
+/* torch.nn.utils.clip_grad_norm_: if the global L2 norm of g exceeds
+ * max_norm, scales g by max_norm / (norm + 1e-6) (never scales up).
+ * Returns the norm before clipping, computed in double. If it is NaN or
+ * Inf, g is left untouched (torch would fill it with NaN or 0). */
+double rnn_clip_grad_norm(float *g, size_t n, double max_norm);
+/* torch.nn.utils.clip_grad_value_: clamps every element to [-c, c]; NaN
+ * stays NaN. */
+void rnn_clip_grad_value(float *g, size_t n, double c);
+
+/* Schedules. Steps are 0-based (negative = 0). The first `warmup` steps
+ * ramp up linearly: lr * (step+1)/warmup, reaching lr at step warmup-1.
+ * The schedule proper then runs on t = step - warmup, i.e. its clock starts
+ * at the end of the warm-up, like torch's SequentialLR([LinearLR(
+ * start_factor=1/warmup, total_iters=warmup-1), main], [warmup]). The
+ * formulas are the closed forms of torch's StepLR and CosineAnnealingLR. */
+typedef enum rnn_schedule_kind {
+    RNN_SCHED_CONSTANT = 0, /* lr                                           */
+    RNN_SCHED_STEP = 1,     /* lr * gamma^floor(t / step_size)              */
+    RNN_SCHED_COSINE = 2    /* min_lr + (lr-min_lr)(1+cos(pi*min(t,total)/
+                               total))/2: held at min_lr after `total` steps
+                               (torch's would rise again)                   */
+} rnn_schedule_kind;
+
+typedef struct rnn_schedule {
+    rnn_schedule_kind kind;
+    int64_t warmup;    /* warm-up steps; <= 0 = none                        */
+    int64_t step_size; /* STEP: decay every step_size steps (< 1: constant) */
+    double gamma;      /* STEP: factor per decay                             */
+    int64_t total;     /* COSINE: steps to reach min_lr (< 1: constant)      */
+    double min_lr;     /* COSINE: floor                                      */
+} rnn_schedule;
+
+/* Learning rate at 0-based `step` for base rate lr (lr if s is NULL). */
+double rnn_schedule_lr(const rnn_schedule *s, double lr, int64_t step);
+
+/* ------------------------------------------------------------------ */
+/* Training a language model: truncated BPTT over parallel streams.    */
+/* ------------------------------------------------------------------ */
+
+typedef struct rnn_train_options {
+    int seq_len;              /* T: steps per truncated-BPTT window         */
+    int batch;                /* B: parallel streams of the corpus          */
+    rnn_optim_config optim;
+    double lr;                /* base learning rate                         */
+    rnn_schedule schedule;
+    double clip_norm;         /* global-norm clipping; 0 = off              */
+    double clip_value;        /* element clipping; 0 = off                  */
+    uint64_t seed;            /* dropout masks                              */
+} rnn_train_options;
+
+typedef struct rnn_trainer rnn_trainer;
+
+/* A trainer for a token model (vocab_size > 0, output_size = vocab_size)
+ * on train[ntrain] (and val[nval], may be empty): the corpus is cut into
+ * `batch` contiguous streams of S = (ntrain-1)/batch tokens; each step
+ * trains on the next seq_len tokens of every stream, with the recurrent
+ * state carried from step to step and reset at each epoch (char-rnn). The
+ * arrays must outlive the trainer. */
+rnn_status rnn_lm_trainer_new(rnn_trainer **out, rnn_model *m,
+                              const rnn_train_options *options,
+                              const int32_t *train, size_t ntrain,
+                              const int32_t *val, size_t nval, rnn_error *err);
+void rnn_trainer_free(rnn_trainer *t);
+const char *rnn_trainer_errmsg(const rnn_trainer *t);
+
+typedef struct rnn_train_stats {
+    int64_t step;          /* updates made so far                      */
+    int64_t epoch;         /* 0-based epoch of the next step           */
+    int64_t batches_per_epoch;
+    int64_t batch_in_epoch; /* batches of the current epoch done       */
+    double loss;           /* mean loss of the last step (nats/token)  */
+    double grad_norm;      /* global gradient norm before clipping     */
+    double lr;             /* learning rate of the last step           */
+    int64_t tokens;        /* tokens trained on so far                 */
+} rnn_train_stats;
+
+/* One update. A non-finite loss or gradient is not applied: the step
+ * returns RNN_EINVAL with the reason in the message and leaves the
+ * parameters and optimizer untouched. */
+rnn_status rnn_trainer_step(rnn_trainer *t, rnn_train_stats *stats);
+/* Mean loss over the validation tokens (eval mode, state carried). */
+rnn_status rnn_trainer_evaluate(rnn_trainer *t, double *loss);
+/* Checkpoint with everything needed to resume bitwise: parameters,
+ * optimizer state, counters, carried state, dropout generator, plus the
+ * caller's metadata pairs. Atomic. Refuses to write non-finite parameters. */
+rnn_status rnn_trainer_save(rnn_trainer *t, const char *path,
+                            const char *const *keys, const char *const *values,
+                            size_t count);
+/* Restores a checkpoint written by rnn_trainer_save for the same model
+ * configuration, options and data. */
+rnn_status rnn_trainer_restore(rnn_trainer *t, const char *path);
+void rnn_trainer_stats(const rnn_trainer *t, rnn_train_stats *stats);
+
+/* Mean cross-entropy (nats/token) of a token model predicting ids[i+1]
+ * from ids[0..i]: the ids are read as min(max_streams, (n-1)/chunk) (at
+ * least 1) contiguous streams, in chunks of `chunk` steps, state carried.
+ * max_streams = 1 predicts every token from all the previous ones. */
+rnn_status rnn_lm_evaluate(rnn_model *m, const int32_t *ids, size_t n,
+                           int chunk, int max_streams, double *loss,
+                           size_t *predicted, rnn_error *err);
+
+/* Draws a token from logits[V] at the given temperature (0 = argmax),
+ * keeping only the top_k most likely (0 = all) and the smallest set whose
+ * probability reaches top_p (1 = all). rng_state is any 64-bit seed,
+ * advanced by the call. Returns the token id. */
+int rnn_sample_token(const float *logits, int V, double temperature,
+                     int top_k, double top_p, uint64_t *rng_state);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

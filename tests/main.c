@@ -17,7 +17,9 @@
     X(gradcheck)  \
     X(stack)      \
     X(fixtures)   \
-    X(cli)
+    X(train)      \
+    X(cli)        \
+    X(optim)
 
 #define DECLARE(name) void suite_##name(void);
 SUITES(DECLARE)

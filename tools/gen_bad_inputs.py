@@ -2,13 +2,17 @@
 """Writes the small files of the bad-input catalogue (tests/bad_inputs/files).
 
 Each file is broken in one specific way; tests/bad_inputs/cases.tsv says
-which command must reject it, with which exit status and message. Needs only
-numpy. Run: /usr/bin/python3 tools/gen_bad_inputs.py tests/bad_inputs/files
+which command must reject it, with which exit status and message. Needs
+numpy, and build/rnn for the one valid checkpoint (tiny_lm.safetensors).
+Run: /usr/bin/python3 tools/gen_bad_inputs.py tests/bad_inputs/files
 """
 import json
 import os
+import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -130,6 +134,22 @@ def main(outdir):
     hdr += b" " * (-(10 + len(hdr) + 1) % 64) + b"\n"
     put("nan_shape.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr + b"\0" * 160)
     put("empty_file.npy", b"")
+
+    # --- texts for the language-model verbs
+    text = "".join(f"line {i % 10}: the rain in spain stays mainly in the plain.\n" for i in range(80))
+    put("text.txt", text.encode())
+    put("short.txt", b"tiny text\n")
+    put("empty.txt", b"")
+    put("binary.txt", b"GIF89a\x01\x00\x01\x00\x00\xff\x00,\x00\x00")
+    put("bad_utf8.txt", "caf\u00e9 ok\nsecond line ".encode() + b"\xc3\x28 broken\n")
+    put("unknown_char.txt", "the rain in sp\u00e4in\n".encode())
+    # a real (tiny) checkpoint of the text above, made by the rnn binary
+    rnn = os.path.join(os.path.dirname(__file__), "..", "build", "rnn")
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([rnn, "train", os.path.join(outdir, "text.txt"), "--out", d, "--max-steps", "2",
+                        "--hidden", "4", "--embed", "4", "--layers", "1", "--seq-len", "8", "--batch", "2",
+                        "--quiet"], check=True)
+        shutil.copy(os.path.join(d, "last.safetensors"), os.path.join(outdir, "tiny_lm.safetensors"))
 
 
 if __name__ == "__main__":

@@ -51,5 +51,8 @@ int cli_fail_status(const char *verb, rnn_status st, const char *msg);
 
 /* Verbs. */
 int cmd_run(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -11,6 +11,9 @@ typedef struct verb {
 } verb;
 
 static const verb verbs[] = {
+    {"train", cmd_train, "train a character-level language model on a text"},
+    {"sample", cmd_sample, "generate text from a trained character model"},
+    {"eval", cmd_eval, "measure a character model on a text (nats, bits per char, perplexity)"},
     {"run", cmd_run, "run a PyTorch RNN/LSTM/GRU state_dict on .npy data, with gradients"},
 };
 

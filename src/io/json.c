@@ -10,6 +10,7 @@
  * recurses, and nothing we read nests deeper than 3).
  */
 #include "io/io.h"
+#include "io/text.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -27,46 +28,12 @@ typedef struct parser {
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
-/* Length of the well-formed UTF-8 sequence at s (Unicode table 3-7: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t len;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 int rnn__utf8_valid(const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
-        size_t k = utf8_len(u + i, n - i);
+        size_t k = rnn__utf8_len(u + i, n - i);
         if (!k)
             return 0;
         i += k;
@@ -248,28 +215,8 @@ static int hex4(const unsigned char *s, unsigned *out)
 
 static void put_utf8(rnn__buf *b, unsigned cp)
 {
-    unsigned char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (unsigned char)(0xc0 | (cp >> 6));
-        u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (unsigned char)(0xe0 | (cp >> 12));
-        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (unsigned char)(0xf0 | (cp >> 18));
-        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    rnn__buf_append(b, u, n);
+    char u[4];
+    rnn__buf_append(b, u, rnn__utf8_encode(cp, u));
 }
 
 /* At a backslash; appends the decoded character and advances past it. */
@@ -351,7 +298,7 @@ static rnn_status parse_string(parser *ps, char **out, size_t *outlen)
                       "control character 0x%02x in string (must be escaped)", c);
             goto fail;
         } else {
-            size_t k = utf8_len(s + ps->pos, ps->len - ps->pos);
+            size_t k = rnn__utf8_len(s + ps->pos, ps->len - ps->pos);
             if (!k) {
                 st = perr(ps, ps->pos, RNN_EFORMAT, "invalid UTF-8 in string");
                 goto fail;

@@ -54,3 +54,34 @@ RNN__REC_DECLARE(float, )
 RNN__REC_DECLARE(double, _f64)
 
 #endif /* RNN_LAYERS_H */
+
+/* ---- embedding: torch.nn.Embedding, weight [V][E] ------------------------ */
+
+/* out[n][E] = table[ids[n]]; ids must be in 0..V-1 (the caller checks). */
+void rnn__embedding_forward(float *out, const int32_t *ids, size_t n,
+                            const float *table, int E);
+/* dtable[ids[n]] += dout[n]  (accumulates) */
+void rnn__embedding_backward(float *dtable, const int32_t *ids, size_t n,
+                             const float *dout, int E);
+
+/* ---- dense: torch.nn.Linear, weight [O][I], bias [O] --------------------- */
+
+/* y[N][O] = x[N][I] W^T + b */
+void rnn__dense_forward(float *y, const float *x, const float *w,
+                        const float *b, int N, int I, int O);
+/* dW += dy^T x, db += colsum(dy) (accumulate); dx = dy W (overwritten,
+ * or added when accumulate_dx; may be NULL) */
+void rnn__dense_backward(float *dx, int accumulate_dx, float *dw, float *db,
+                         const float *dy, const float *x, const float *w,
+                         int N, int I, int O);
+
+/* ---- softmax cross-entropy ----------------------------------------------- */
+
+/* For each row n of logits[N][V] with target t = targets[n] (t < 0: row
+ * ignored): loss_n = logsumexp(logits_n) - logits_n[t]. Returns the SUM of
+ * the row losses (double); *counted gets the number of rows used. If dlogits
+ * is not NULL it receives scale * (softmax(logits_n) - onehot(t)) (0 for
+ * ignored rows); dlogits may alias logits. */
+double rnn__softmax_xent(float *dlogits, const float *logits,
+                         const int32_t *targets, int N, int V, float scale,
+                         size_t *counted);

@@ -1,0 +1,23 @@
+/* embedding.c -- torch.nn.Embedding: a lookup table [V][E] (default init
+ * N(0, 1)); https://pytorch.org/docs/stable/generated/torch.nn.Embedding.html */
+#include "layers/layers.h"
+
+#include <string.h>
+
+void rnn__embedding_forward(float *out, const int32_t *ids, size_t n,
+                            const float *table, int E)
+{
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + i * E, table + (size_t)ids[i] * E, sizeof(float) * (size_t)E);
+}
+
+void rnn__embedding_backward(float *dtable, const int32_t *ids, size_t n,
+                             const float *dout, int E)
+{
+    for (size_t i = 0; i < n; i++) {
+        float *d = dtable + (size_t)ids[i] * E;
+        const float *g = dout + i * E;
+        for (int j = 0; j < E; j++)
+            d[j] += g[j];
+    }
+}

@@ -1,0 +1,221 @@
+/*
+ * checkpoint.c -- models in safetensors files: every parameter under its
+ * PyTorch name (embed.weight, rnn.weight_ih_l0, ..., head.weight,
+ * head.bias), the configuration as JSON in __metadata__["rnn.config"], and
+ * whatever else the caller adds (vocabulary, optimizer state, counters).
+ * Written atomically: the previous file survives any failure.
+ */
+#include "model/model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CHECKPOINT_VERSION "1"
+
+char *rnn__model_config_json(const rnn_model_config *c)
+{
+    rnn__buf b = {0};
+    rnn__buf_printf(&b,
+                    "{\"cell\": \"%s\", \"vocab_size\": %d, \"embed_size\": %d, "
+                    "\"input_size\": %d, \"hidden_size\": %d, \"num_layers\": %d, "
+                    "\"bidirectional\": %s, \"dropout\": %.9g, \"output_size\": %d}",
+                    rnn_cell_name(c->cell), c->vocab_size, c->vocab_size ? c->embed_size : 0,
+                    c->vocab_size ? 0 : c->input_size, c->hidden_size, c->num_layers,
+                    c->bidirectional ? "true" : "false", (double)c->dropout, c->output_size);
+    if (b.oom) {
+        rnn__buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+static int get_int(const rnn__json *o, const char *key, int *out, int required)
+{
+    const rnn__json *v = rnn__json_get(o, key);
+    if (!v)
+        return !required;
+    if (v->kind != RNN__JSON_NUMBER || !v->is_uint || v->uint > (1u << 30))
+        return 0;
+    *out = (int)v->uint;
+    return 1;
+}
+
+rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json, rnn_error *err)
+{
+    memset(c, 0, sizeof *c);
+    rnn__json *j;
+    rnn_status st = rnn__json_parse(&j, json, strlen(json), err);
+    if (st) {
+        rnn__error_prefix(err, "rnn.config");
+        return st;
+    }
+    const char *bad = NULL;
+    if (j->kind != RNN__JSON_OBJECT)
+        bad = "not a JSON object";
+    const rnn__json *cell = bad ? NULL : rnn__json_get(j, "cell");
+    if (!bad && (!cell || cell->kind != RNN__JSON_STRING))
+        bad = "'cell' must be a string";
+    if (!bad) {
+        int found = 0;
+        for (int k = RNN_CELL_RNN_TANH; k <= RNN_CELL_GRU; k++)
+            if (strcmp(cell->str, rnn_cell_name((rnn_cell)k)) == 0) {
+                c->cell = (rnn_cell)k;
+                found = 1;
+            }
+        if (!found)
+            bad = "'cell' must be lstm, gru, rnn_tanh or rnn_relu";
+    }
+    if (!bad && !get_int(j, "vocab_size", &c->vocab_size, 0))
+        bad = "'vocab_size' must be a non-negative integer";
+    if (!bad && !get_int(j, "embed_size", &c->embed_size, c->vocab_size > 0))
+        bad = "'embed_size' must be a positive integer";
+    if (!bad && !get_int(j, "input_size", &c->input_size, c->vocab_size == 0))
+        bad = "'input_size' must be a positive integer";
+    if (!bad && !get_int(j, "hidden_size", &c->hidden_size, 1))
+        bad = "'hidden_size' must be a positive integer";
+    if (!bad && !get_int(j, "num_layers", &c->num_layers, 1))
+        bad = "'num_layers' must be a positive integer";
+    if (!bad && !get_int(j, "output_size", &c->output_size, 0))
+        bad = "'output_size' must be a positive integer";
+    if (!bad && c->output_size == 0)
+        c->output_size = c->vocab_size; /* a language model predicts its vocabulary */
+    const rnn__json *bi = bad ? NULL : rnn__json_get(j, "bidirectional");
+    if (!bad && bi && bi->kind != RNN__JSON_BOOL)
+        bad = "'bidirectional' must be true or false";
+    if (!bad && bi)
+        c->bidirectional = bi->boolean;
+    const rnn__json *dr = bad ? NULL : rnn__json_get(j, "dropout");
+    if (!bad && dr && (dr->kind != RNN__JSON_NUMBER || !(dr->number >= 0 && dr->number < 1)))
+        bad = "'dropout' must be a number in [0, 1)";
+    if (!bad && dr)
+        c->dropout = (float)dr->number;
+    rnn__json_free(j);
+    if (bad)
+        return rnn__fail(err, RNN_EFORMAT, "rnn.config: %s", bad);
+    st = rnn__model_check_config(c, err);
+    if (st)
+        rnn__error_prefix(err, "rnn.config");
+    return st;
+}
+
+rnn_status rnn__model_save(rnn_model *m, const char *path, const rnn__st_entry *extra,
+                           size_t nextra, const char *const *keys,
+                           const char *const *values, size_t nmeta, rnn_error *err)
+{
+    size_t n = m->ntensors + nextra;
+    rnn__st_entry *e = rnn__calloc(n, sizeof *e);
+    const char **k = rnn__calloc(nmeta + 3, sizeof *k), **v = rnn__calloc(nmeta + 3, sizeof *v);
+    char *config = rnn__model_config_json(&m->cfg);
+    rnn_status st;
+    if (!e || !k || !v || !config) {
+        st = rnn__fail(err, RNN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const rnn__tensor_info *t = &m->tensors[i];
+        e[i].name = t->name;
+        e[i].dtype = RNN__F32;
+        e[i].ndim = t->ndim;
+        e[i].shape[0] = t->shape[0];
+        e[i].shape[1] = t->shape[1];
+        e[i].data = m->params + t->offset;
+    }
+    for (size_t i = 0; i < nextra; i++)
+        e[m->ntensors + i] = extra[i];
+    k[0] = "format";
+    v[0] = "pt";
+    k[1] = "rnn.version";
+    v[1] = CHECKPOINT_VERSION;
+    k[2] = "rnn.config";
+    v[2] = config;
+    for (size_t i = 0; i < nmeta; i++) {
+        k[3 + i] = keys[i];
+        v[3 + i] = values[i];
+    }
+    st = rnn__st_write(path, e, n, k, v, nmeta + 3, err);
+out:
+    rnn__free(e);
+    rnn__free(k);
+    rnn__free(v);
+    rnn__free(config);
+    return st;
+}
+
+rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *path,
+                              rnn_error *err)
+{
+    *out = NULL;
+    const char *version = rnn__st_meta(f, "rnn.version");
+    const char *config = rnn__st_meta(f, "rnn.config");
+    if (!version || !config)
+        return rnn__fail(err, RNN_EFORMAT,
+                         "%s: not an rnn checkpoint (no rnn.version / rnn.config in the "
+                         "metadata; for a bare PyTorch state_dict use 'rnn run')", path);
+    if (strcmp(version, CHECKPOINT_VERSION) != 0)
+        return rnn__fail(err, RNN_EUNSUPPORTED,
+                         "%s: checkpoint version %s; this build reads version %s", path,
+                         version, CHECKPOINT_VERSION);
+    rnn_model_config c;
+    rnn_status st = rnn__model_config_parse(&c, config, err);
+    if (st) {
+        rnn__error_prefix(err, "%s", path);
+        return st;
+    }
+    rnn_model *m;
+    st = rnn_model_new(&m, &c, 0, err);
+    if (st) {
+        rnn__error_prefix(err, "%s", path);
+        return st;
+    }
+    for (size_t i = 0; i < m->ntensors; i++) {
+        const rnn__tensor_info *t = &m->tensors[i];
+        const rnn__st_tensor *ft = rnn__st_find(f, t->name);
+        if (!ft) {
+            st = rnn__fail(err, RNN_EFORMAT, "%s: missing tensor '%s'", path, t->name);
+            goto fail;
+        }
+        int shape_ok = ft->ndim == t->ndim && ft->shape[0] == t->shape[0] &&
+                       (t->ndim == 1 || ft->shape[1] == t->shape[1]);
+        if (!shape_ok || ft->numel != t->numel) {
+            st = rnn__fail(err, RNN_ESHAPE, "%s: tensor '%s' does not have the shape its "
+                           "config implies ([%lld, %lld])", path, t->name,
+                           (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 1));
+            goto fail;
+        }
+        if ((ft->dtype != RNN__F32 && ft->dtype != RNN__F64 && ft->dtype != RNN__F16 &&
+             ft->dtype != RNN__BF16) ||
+            rnn__convert_f32(m->params + t->offset, ft->data, ft->dtype, t->numel)) {
+            st = rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' has dtype %s; expected a float type",
+                           path, t->name, rnn__dtype_name(ft->dtype));
+            goto fail;
+        }
+    }
+    *out = m;
+    return RNN_OK;
+fail:
+    rnn_model_free(m);
+    return st;
+}
+
+rnn_status rnn_model_save(rnn_model *m, const char *path, const char *const *keys,
+                          const char *const *values, size_t count)
+{
+    rnn_status st = rnn__model_save(m, path, NULL, 0, keys, values, count, &m->err);
+    if (st == RNN_OK)
+        rnn__error_clear(&m->err);
+    return st;
+}
+
+rnn_status rnn_model_load(rnn_model **out, const char *path, rnn_error *err)
+{
+    if (!out || !path)
+        return rnn__fail(err, RNN_EINVAL, "NULL argument");
+    *out = NULL;
+    rnn__st f;
+    rnn_status st = rnn__st_read(&f, path, err);
+    if (st)
+        return st;
+    st = rnn__model_from_st(out, &f, path, err);
+    rnn__st_free(&f);
+    return st;
+}

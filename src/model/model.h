@@ -1,0 +1,52 @@
+/*
+ * model.h -- the model handle (input -> stack -> head) and its checkpoint
+ * files. Internal: the trainer and the CLI use the struct directly.
+ */
+#ifndef RNN_MODEL_H
+#define RNN_MODEL_H
+
+#include "io/io.h"
+#include "model/stack.h"
+
+struct rnn_model {
+    rnn_model_config cfg;
+    int in, D, H, DH; /* stack input width, directions, hidden, D*H */
+    size_t off_embed, off_stack, off_head_w, off_head_b, nparams;
+    float *params, *grads;
+    rnn__stack stack;
+    rnn__tensor_info *tensors; /* every parameter, prefixed names */
+    size_t ntensors;
+
+    /* workspace for up to cap_T x cap_B */
+    float *ws;
+    int cap_T, cap_B;
+    float *x_embed;  /* [T*B][E] embedding output (token models)   */
+    float *y;        /* [T*B][D*H] stack output                     */
+    float *dy;       /* [T*B][D*H] its gradient                     */
+    float *dx_embed; /* [T*B][E] gradient of the embedding output   */
+    int32_t *tokens; /* [T*B] the last forward's tokens             */
+
+    int T, B, have_cache;
+    const float *x; /* the last forward's features (feature models) */
+    rnn_error err;
+};
+
+/* Checks a config; fills the derived sizes of m (no allocation). */
+rnn_status rnn__model_check_config(const rnn_model_config *c, rnn_error *err);
+
+/* Config <-> the JSON object stored as "rnn.config" in checkpoints. */
+char *rnn__model_config_json(const rnn_model_config *c);
+rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json,
+                                   rnn_error *err);
+
+/* Writes the parameters (under their names), `extra` tensors and metadata
+ * (rnn.version, rnn.config, then the given pairs) atomically. */
+rnn_status rnn__model_save(rnn_model *m, const char *path,
+                           const rnn__st_entry *extra, size_t nextra,
+                           const char *const *keys, const char *const *values,
+                           size_t nmeta, rnn_error *err);
+/* Creates a model from an open checkpoint (config from its metadata). */
+rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f,
+                              const char *path, rnn_error *err);
+
+#endif
