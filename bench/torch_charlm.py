@@ -5,7 +5,7 @@
         [--hidden 128] [--layers 2] [--embed 64] [--dropout 0] [--seq-len 50]
         [--batch 50] [--lr 2e-3] [--clip 5] [--val-frac 0.05] [--eval-every 200]
         [--minutes 2,5,10] [--max-steps 0] [--threads 1] [--blas-threads 1] [--seed 0]
-        [--log FILE.csv] [--save CKPT.safetensors]
+        [--log FILE.csv] [--save CKPT.safetensors] [--save-init CKPT] [--init CKPT]
 
 Trains the character-level language model of tools/torch_model.py with exactly
 the semantics `rnn train` implements:
@@ -121,6 +121,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log", help="CSV log file")
     p.add_argument("--save", help="write the final model here (our checkpoint format)")
+    p.add_argument("--save-init", help="write the initial model here (before the first step)")
+    p.add_argument("--init", help="start from this checkpoint's parameters instead of a random "
+                                  "initialisation (same config and vocabulary required)")
     a = p.parse_args(argv)
     for k in ("hidden", "layers", "embed", "seq_len", "batch", "threads", "blas_threads"):
         if getattr(a, k) < 1:
@@ -217,6 +220,20 @@ def main(argv):
     cfg = dict(cell=args.cell, vocab_size=V, embed_size=args.embed, hidden_size=args.hidden,
                num_layers=args.layers, dropout=args.dropout)
     model = tm.CharRNN(cfg)
+    if args.init:
+        try:
+            init, ivocab, icfg = tm.load_checkpoint(args.init)
+        except (OSError, tm.CheckpointError) as e:
+            sys.stderr.write("torch_charlm: --init: %s\n" % e)
+            return 2
+        if ivocab != vocab or icfg != cfg:
+            sys.stderr.write("torch_charlm: --init %s: config/vocabulary %s, %d symbols differ "
+                             "from this run's %s, %d symbols\n"
+                             % (args.init, icfg, len(ivocab), cfg, len(vocab)))
+            return 2
+        model.load_state_dict(init.state_dict())
+    if args.save_init:
+        tm.save_checkpoint(model, vocab, cfg, args.save_init)
     model.train()
     params = list(model.parameters())
     nparams = sum(p.numel() for p in params)
