@@ -5,12 +5,20 @@
 #   make test SANITIZE=1  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-torch       randomized cross-check against PyTorch (needs python3-torch)
 #   make install PREFIX=/usr/local
-#   make BLAS=none        portable GEMM instead of OpenBLAS
+#   make bench            speed against PyTorch in the same run (docs/performance.md)
+#   make GEMM=blas        OpenBLAS for the GEMMs instead of our kernels (build/gemmblas)
+#   make bench-gemm       SGEMM benchmark of every backend: build/bench/gemm_bench
 #
-# OpenBLAS is found (or installed with apt-get when we are root) by
-# tools/configure.sh; without it the portable GEMM is used.
+# Default (GEMM=own): our AVX-512 / AVX2 / portable GEMM and pointwise
+# kernels, chosen at run time; nothing but a C compiler, make and libgomp.
+# GEMM=blas finds OpenBLAS with tools/configure.sh (installing
+# libopenblas-dev with apt-get when we are root).
 
-BLAS ?= auto
+# No built-in implicit rules: they would try to "remake" the .d files.
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
+GEMM ?= own
 SANITIZE ?= 0
 PREFIX ?= /usr/local
 WERROR ?= -Werror
@@ -19,44 +27,71 @@ PYTHON ?= /usr/bin/python3
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-else ifeq ($(BLAS),none)
-BUILD ?= build/noblas
+else ifeq ($(GEMM),blas)
+BUILD ?= build/gemmblas
 else
 BUILD ?= build
 endif
 
+ifeq ($(GEMM),blas)
 CONFIG := $(BUILD)/config.mk
 -include $(CONFIG)
+else
+CONFIG :=
+endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) \
+OPENMP ?= -fopenmp
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(OPENMP) \
 	-fPIC -fvisibility=hidden -Iinclude -Isrc $(BLAS_CFLAGS) $(SANFLAGS)
-ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) $(OPENMP)
 LIBS := $(BLAS_LIBS) -lm
 
-LIB_SRC := $(wildcard src/core/*.c src/layers/*.c src/model/*.c src/io/*.c)
+LIB_SRC := $(filter-out src/layers/kernels_isa.c,$(wildcard src/core/*.c src/layers/*.c src/model/*.c src/io/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# The pointwise kernels: one object per instruction set, picked at run time.
+KERNEL_ISAS := portable avx2 avx512
+KERNEL_OBJ := $(KERNEL_ISAS:%=$(BUILD)/obj/src/layers/kernels_isa.%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(KERNEL_OBJ)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all test test-torch install uninstall clean examples fixtures demo
+.PHONY: all test test-torch install uninstall clean examples fixtures demo bench-gemm bench
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/librnn.a $(BUILD)/librnn.so $(BUILD)/rnn examples
 
+ifeq ($(GEMM),blas)
 $(CONFIG): tools/configure.sh
 	@mkdir -p $(@D)
-	@sh tools/configure.sh $@ $(BLAS) $(CC)
+	@sh tools/configure.sh $@ openblas $(CC)
+endif
 
 $(BUILD)/obj/%.o: %.c $(CONFIG)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+KERNEL_FLAGS_portable :=
+KERNEL_FLAGS_avx2 := -mavx2 -mfma
+KERNEL_FLAGS_avx512 := -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -mprefer-vector-width=512
+$(BUILD)/obj/src/layers/kernels_isa.%.o: src/layers/kernels_isa.c $(CONFIG)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -O3 -fno-trapping-math -fno-math-errno $(KERNEL_FLAGS_$*) -DRNN_ISA=$* -MMD -MP -c $< -o $@
+
+# GEMM kernels: only these objects get ISA flags (gemm.c checks the CPU
+# before calling them); the rest of the library stays baseline x86-64.
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
+$(BUILD)/obj/src/core/gemm_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
+$(BUILD)/obj/src/core/gemm_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+endif
+ifeq ($(GEMM),blas)
+$(BUILD)/obj/src/core/gemm.o: ALL_CFLAGS += -DRNN_GEMM_BLAS
+endif
 
 $(BUILD)/librnn.a: $(LIB_OBJ)
 	@rm -f $@
@@ -78,10 +113,30 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/librnn.a
 
 examples: $(EXAMPLES)
 
+# SGEMM benchmark; compares with libxsmm and oneDNN when their headers are
+# installed (libxsmm-dev, libdnnl-dev), which the library never needs.
+BENCH_XSMM := $(if $(wildcard /usr/include/libxsmm.h),-DHAVE_LIBXSMM,)
+BENCH_DNNL := $(if $(wildcard /usr/include/dnnl.h),-DHAVE_DNNL,)
+BENCH_LIBS := $(if $(BENCH_XSMM),-lxsmm -lxsmmnoblas -ldl,) $(if $(BENCH_DNNL),-ldnnl,) -lpthread
+# OpenBLAS for comparison only, when its headers are installed
+OPENBLAS_INC := /usr/include/$(shell $(CC) -print-multiarch)/openblas-pthread
+OPENBLAS_LIB := /usr/lib/$(shell $(CC) -print-multiarch)/openblas-pthread
+BENCH_BLAS := $(if $(BLAS_LIBS),,$(if $(wildcard $(OPENBLAS_INC)/cblas.h),-DRNN_HAVE_CBLAS -I$(OPENBLAS_INC),))
+BENCH_BLAS_LIBS := $(if $(BENCH_BLAS),-L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas,)
+bench-gemm: $(BUILD)/bench/gemm_bench
+$(BUILD)/bench/gemm_bench: bench/gemm_bench.c $(BUILD)/librnn.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(BENCH_XSMM) $(BENCH_DNNL) $(BENCH_BLAS) -o $@ $< $(BUILD)/librnn.a \
+		$(ALL_LDFLAGS) $(BENCH_LIBS) $(BENCH_BLAS_LIBS) $(LIBS)
+
 # Every test: the C unit tests (fixtures, gradient checks, file formats) and
 # the command-line tests; one "N passed, N failed" line at the end.
 test: all $(BUILD)/tests/unit
 	@sh tests/run.sh $(BUILD)
+
+# Speed against PyTorch in the same run (needs python3-torch); see docs/performance.md.
+bench: all
+	$(PYTHON) bench/run.py --rnn $(BUILD)/rnn --out $(BUILD)/bench $(BENCH_ARGS)
 
 test-torch: all
 	$(PYTHON) tools/torch_crosscheck.py --rnn $(BUILD)/rnn --cases 120

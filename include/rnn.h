@@ -166,6 +166,9 @@ void rnn_stack_zero_grad(rnn_stack *s);
 
 /* Seeds the generator used for dropout masks. */
 void rnn_stack_seed(rnn_stack *s, uint64_t seed);
+/* Lets forward/backward use up to n threads (default 1). Results are
+ * bitwise the same for every n. */
+void rnn_stack_set_threads(rnn_stack *s, int n);
 
 /* A named parameter: a view into the stack's flat buffers. */
 typedef struct rnn_tensor {
@@ -236,6 +239,8 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout,
                               const float *dhn, const float *dcn);
 void rnn_model_zero_grad(rnn_model *m);
 void rnn_model_seed(rnn_model *m, uint64_t seed); /* dropout masks */
+/* Up to n threads per call (default 1); results are the same for every n. */
+void rnn_model_set_threads(rnn_model *m, int n);
 rnn_status rnn_model_reserve(rnn_model *m, int T, int B);
 
 float *rnn_model_params(rnn_model *m, size_t *count);
@@ -425,6 +430,31 @@ rnn_status rnn_lm_evaluate(rnn_model *m, const int32_t *ids, size_t n,
  * advanced by the call. Returns the token id. */
 int rnn_sample_token(const float *logits, int V, double temperature,
                      int top_k, double top_p, uint64_t *rng_state);
+
+/* ------------------------------------------------------------------ */
+/* Streaming inference: one step at a time, S independent streams.     */
+/* ------------------------------------------------------------------ */
+
+/* A stream object holds the recurrent state of S independent sequences
+ * and its own packed copy of the weights, so that stepping reads the model
+ * only at creation: the model can be freed afterwards, and several stream
+ * objects (one per thread) can be made from one model. A step allocates
+ * nothing. Unidirectional models only (a bidirectional one needs the
+ * future). Dropout is off (inference). */
+typedef struct rnn_stream rnn_stream;
+
+rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams,
+                          rnn_error *err);
+void rnn_stream_free(rnn_stream *s);
+/* Zeroes the state of stream k (k < 0: of every stream). */
+void rnn_stream_reset(rnn_stream *s, int k);
+/* One time step of every stream: tokens [S] (token models) or x [S][I]
+ * (feature models) in, out [S][output_size] (the head's outputs) out. */
+rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens,
+                           const float *x);
+/* The state of stream k: h (which = 0) or c (which = 1, LSTM) of `layer`,
+ * H floats; writable, e.g. to start from a given state. */
+float *rnn_stream_state(rnn_stream *s, int k, int layer, int which);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

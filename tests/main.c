@@ -10,14 +10,17 @@
 
 #define SUITES(X) \
     X(core)       \
+    X(gemm)       \
     X(json)       \
     X(safetensors) \
     X(npy)        \
     X(layers)     \
+    X(kernels)    \
     X(gradcheck)  \
     X(stack)      \
     X(fixtures)   \
     X(train)      \
+    X(stream)     \
     X(cli)        \
     X(optim)
 

@@ -44,17 +44,19 @@ static void run(rnn_cell cell, int reverse, int var)
     size_t h0 = o_h, c0 = o_h + nh, hn = o_h + 2 * nh, cn = o_h + 3 * nh, dhn = o_h + 4 * nh,
            dcn = o_h + 5 * nh, dh0 = o_h + 6 * nh, dc0 = o_h + 7 * nh;
 
+    float *pack = rnn__alloc_floats(rnn__rec_pack_count(cell, H));
     rnn__rec_forward(cell, T, B, I, H, reverse, L, f + o_y, H, f + hn, f + cn, f + o_c,
-                     f + o_s, f + o_x, f + h0, f + c0, f + o_w);
+                     f + o_s, f + o_x, f + h0, f + c0, f + o_w, pack, 1);
     rnn__rec_forward_f64(cell, T, B, I, H, reverse, L, d + o_y, H, d + hn, d + cn, d + o_c,
-                         d + o_s, d + o_x, d + h0, d + c0, d + o_w);
+                         d + o_s, d + o_x, d + h0, d + c0, d + o_w, NULL, 1);
     memset(f + o_dw, 0, nw * sizeof *f);
     memset(d + o_dw, 0, nw * sizeof *d);
     rnn__rec_backward(cell, T, B, I, H, reverse, L, f + o_dx, 0, f + dh0, f + dc0, f + o_dw,
-                      f + o_c, f + o_s, f + o_x, f + o_w, f + o_dy, H, f + dhn, f + dcn);
+                      f + o_c, f + o_s, f + o_x, f + o_w, f + o_dy, H, f + dhn, f + dcn, pack, 1);
+    rnn__free_floats(pack);
     rnn__rec_backward_f64(cell, T, B, I, H, reverse, L, d + o_dx, 0, d + dh0, d + dc0,
                           d + o_dw, d + o_c, d + o_s, d + o_x, d + o_w, d + o_dy, H,
-                          d + dhn, d + dcn);
+                          d + dhn, d + dcn, NULL, 1);
 
     float *ref = malloc(total * sizeof *ref);
     for (size_t i = 0; i < total; i++)
@@ -98,11 +100,11 @@ static void test_single_step(void)
         for (size_t i = 0; i < nw; i++)
             w[i] = 0.1 * (double)(i % 7) - 0.3;
         rnn__rec_forward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, y, 3, hn, NULL, cache,
-                             scratch, x, NULL, NULL, w);
+                             scratch, x, NULL, NULL, w, NULL, 1);
         for (int j = 0; j < 3; j++)
             CHECK(y[j] == hn[j]);
         rnn__rec_backward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, dx, 0, dh0, NULL, dw,
-                              cache, scratch, x, w, dy, 3, NULL, NULL);
+                              cache, scratch, x, w, dy, 3, NULL, NULL, NULL, 1);
         CHECK(isfinite(dx[0]) && isfinite(dx[1]));
     }
 }

@@ -371,6 +371,53 @@ static void test_save_load_roundtrip(void)
     rnn_stack_free(s);
 }
 
+/* Forward and backward give bitwise the same results for any thread count
+ * (the work is split by batch rows and output columns, never along a sum). */
+static void test_threads_bitwise(void)
+{
+    enum { T = 9, B = 37, I = 24, H = 80, L = 2 };
+    for (int cell = 0; cell < 4; cell++) {
+        float *out[2][4];
+        for (int nt = 1; nt <= 2; nt++) {
+            rnn_stack *s = make((rnn_cell)cell, I, H, L, 1, 0, 3);
+            if (!s)
+                return;
+            rnn_stack_set_threads(s, nt);
+            static float x[T * B * I], dy[T * B * 2 * H];
+            const int32_t lens[B] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
+                                     9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
+            rnn__rng r;
+            rnn__rng_seed(&r, 4);
+            randv(x, T * B * I, &r);
+            randv(dy, T * B * 2 * H, &r);
+            size_t np;
+            rnn_stack_params(s, &np);
+            float *y = malloc(sizeof(float) * T * B * 2 * H), *dx = malloc(sizeof(float) * T * B * I);
+            float *g = malloc(sizeof(float) * np), *hn = malloc(sizeof(float) * 2 * L * B * H);
+            rnn_stack_zero_grad(s);
+            CHECK_OK(rnn_stack_forward(s, y, hn, NULL, x, NULL, NULL, lens, T, B, 1));
+            CHECK_OK(rnn_stack_backward(s, dx, NULL, NULL, dy, NULL, NULL));
+            memcpy(g, rnn_stack_grads(s, NULL), sizeof(float) * np);
+            out[nt - 1][0] = y;
+            out[nt - 1][1] = hn;
+            out[nt - 1][2] = dx;
+            out[nt - 1][3] = g;
+            rnn_stack_free(s);
+            if (nt == 2) {
+                size_t n[4] = {(size_t)T * B * 2 * H, (size_t)2 * L * B * H, (size_t)T * B * I, np};
+                const char *what[4] = {"y", "hn", "dx", "parameter gradients"};
+                for (int k = 0; k < 4; k++) {
+                    CHECK_MSG(memcmp(out[0][k], out[1][k], n[k] * sizeof(float)) == 0,
+                              "%s: %s differs between 1 and 2 threads", rnn_cell_name((rnn_cell)cell),
+                              what[k]);
+                    free(out[0][k]);
+                    free(out[1][k]);
+                }
+            }
+        }
+    }
+}
+
 void suite_stack(void);
 void suite_stack(void)
 {
@@ -382,4 +429,5 @@ void suite_stack(void)
     RUN(test_call_order_and_bad_arguments);
     RUN(test_reserve_and_regrow);
     RUN(test_save_load_roundtrip);
+    RUN(test_threads_bitwise);
 }

@@ -322,6 +322,39 @@ static void test_sample_token(void)
     CHECK(greedy == 1000);
 }
 
+/* Training with 1 and with 2 threads gives bitwise the same parameters
+ * and optimizer state: threads split batch rows, output columns and
+ * parameter slices, never a sum. */
+static void test_threads_do_not_change_results(void)
+{
+    char alphabet[64];
+    size_t n;
+    int V;
+    int32_t *ids = repeat_text("pack my box with five dozen liquor jugs. ", 80, &n, &V, alphabet);
+    rnn_train_options o = default_options(24, 16, 3e-3);
+    float *params[2];
+    size_t np = 0;
+    for (int nt = 1; nt <= 2; nt++) {
+        rnn_model *m = lm(RNN_CELL_LSTM, V, 32, 96, 2, 0.2f, 5);
+        rnn_model_set_threads(m, nt);
+        rnn_trainer *t;
+        rnn_error e;
+        CHECK_OK(rnn_lm_trainer_new(&t, m, &o, ids, n, NULL, 0, &e));
+        for (int i = 0; i < 12; i++)
+            CHECK_OK(rnn_trainer_step(t, NULL));
+        float *p = rnn_model_params(m, &np);
+        params[nt - 1] = malloc(np * sizeof *p);
+        memcpy(params[nt - 1], p, np * sizeof *p);
+        rnn_trainer_free(t);
+        rnn_model_free(m);
+    }
+    CHECK_MSG(memcmp(params[0], params[1], np * sizeof(float)) == 0,
+              "parameters after 12 steps differ between 1 and 2 threads");
+    free(params[0]);
+    free(params[1]);
+    free(ids);
+}
+
 void suite_train(void);
 void suite_train(void)
 {
@@ -332,4 +365,5 @@ void suite_train(void)
     RUN(test_eval_chunking);
     RUN(test_checkpoint_roundtrip);
     RUN(test_sample_token);
+    RUN(test_threads_do_not_change_results);
 }

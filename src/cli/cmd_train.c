@@ -151,6 +151,7 @@ int cmd_train(int argc, char **argv)
         rc = cli_fail_status("train", st, e.msg);
         goto out;
     }
+    rnn_model_set_threads(m, f.threads);
     if ((st = rnn_lm_trainer_new(&t, m, &o, ids, ntrain, vids, nv, &e))) {
         rc = cli_error("train", cli_exit_code(st), "%s: %s", text_path, e.msg);
         goto out;

@@ -35,7 +35,7 @@ void train_flags_defaults(train_flags *f)
     f->seq_len = 50;
     f->batch = 50;
     f->eval_every = 200;
-    f->threads = 1;
+    f->threads = cli_default_threads();
     f->lr = 2e-3;
     f->clip = 5;
     f->val_frac = 0.05;
@@ -74,7 +74,7 @@ const char train_flags_usage[] =
     "  --out DIR             best.safetensors, last.safetensors, log.csv, loss.svg (default out)\n"
     "  --resume              continue from DIR/last.safetensors with its settings\n"
     "  --seed S              random seed (default 1)\n"
-    "  --threads N           BLAS threads (default 1)\n"
+    "  --threads N           threads (default: all cores); results do not depend on it\n"
     "  --quiet               no progress output\n";
 
 int train_flags_add(train_flags *f, cli_opt *o, int n)
@@ -269,11 +269,18 @@ int train_flags_apply(const char *verb, cli_opt *opts, int count, const rnn__jso
 
 void cli_set_threads(int threads)
 {
-#ifdef RNN_HAVE_CBLAS
-    openblas_set_num_threads(threads);
-#else
+    /* our own OpenMP threads split the work; a multithreaded BLAS inside
+     * them would oversubscribe the cores */
     (void)threads;
+#ifdef RNN_HAVE_CBLAS
+    openblas_set_num_threads(1);
 #endif
+}
+
+int cli_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* ---- the run directory --------------------------------------------------- */

@@ -47,6 +47,8 @@ int train_flags_apply(const char *verb, cli_opt *opts, int count, const struct r
 
 /* Sets the BLAS thread count (the only knob the CLI turns globally). */
 void cli_set_threads(int threads);
+/* The number of online CPUs (1..64). */
+int cli_default_threads(void);
 
 /* ---- the outer training loop ------------------------------------------ */
 

@@ -13,6 +13,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* a*b + c, fused where the instruction set has FMA (the AVX2/AVX-512
+ * kernel builds): one rounding instead of two, and half the instructions
+ * of the polynomials below. Elsewhere the plain expression (C11 does not
+ * contract it). The two differ by an ulp or so, far inside 1e-6. */
+#if defined(__FMA__)
+#define RNN__MADD(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define RNN__MADD(a, b, c) ((a) * (b) + (c))
+#endif
+
 static inline float rnn__bits_to_float(uint32_t u)
 {
     float f;
@@ -37,18 +47,18 @@ static inline float rnn__expf(float x)
     xc = x != x ? x : xc; /* keep NaN */
     /* n = round(x / ln2) with the 1.5*2^23 trick (no call to rintf). */
     const float shifter = 12582912.0f;
-    float t = xc * 1.44269504088896341f + shifter;
+    float t = RNN__MADD(xc, 1.44269504088896341f, shifter);
     float n = t - shifter;
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
+    float r = RNN__MADD(n, -0.693359375f, xc);
+    r = RNN__MADD(n, 2.12194440e-4f, r);
     float r2 = r * r;
     float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
+    p = RNN__MADD(p, r, 1.3981999507e-3f);
+    p = RNN__MADD(p, r, 8.3334519073e-3f);
+    p = RNN__MADD(p, r, 4.1665795894e-2f);
+    p = RNN__MADD(p, r, 1.6666665459e-1f);
+    p = RNN__MADD(p, r, 5.0000001201e-1f);
+    p = RNN__MADD(p, r2, r + 1.0f);
     /* t's low mantissa bits hold n: bits(t) = 0x4B400000 + n, |n| <= 127 */
     uint32_t e = (rnn__float_to_bits(t) - 0x4B400000u + 127u) << 23;
     return p * rnn__bits_to_float(e);
@@ -68,11 +78,11 @@ static inline float rnn__tanhf(float x)
     big = x < 0.0f ? -big : big;
     float z = x * x;
     float s = -5.70498872745e-3f;
-    s = s * z + 2.06390887954e-2f;
-    s = s * z - 5.37397155531e-2f;
-    s = s * z + 1.33314422036e-1f;
-    s = s * z - 3.33332819422e-1f;
-    float small = x + x * z * s;
+    s = RNN__MADD(s, z, 2.06390887954e-2f);
+    s = RNN__MADD(s, z, -5.37397155531e-2f);
+    s = RNN__MADD(s, z, 1.33314422036e-1f);
+    s = RNN__MADD(s, z, -3.33332819422e-1f);
+    float small = RNN__MADD(x * z, s, x);
     return ax < 0.625f ? small : big;
 }
 

@@ -67,16 +67,29 @@ double rnn__rng_normal(rnn__rng *r);
 /* ---- GEMM ------------------------------------------------------------ */
 
 /* Row-major C[M][N] = alpha * op(A) op(B) + beta * C, op(X) = X or X^T.
- * op(A) is M x K, op(B) is K x N. With beta == 0, C is not read (NaN in C
- * does not propagate), as in BLAS. Backed by CBLAS when built with a BLAS,
- * else by the portable kernels below. */
+ * op(A) is M x K, op(B) is K x N; M, N, K >= 0 (K == 0: C = beta C), any
+ * leading dimensions. With beta == 0, C is not read (NaN in C does not
+ * propagate), as in BLAS; with alpha == 0, A and B are not read.
+ *
+ * Runs on our own kernels (core/gemm.c explains the choice): AVX-512 or
+ * AVX2+FMA micro-kernels picked at run time from the CPU's features, a
+ * portable C kernel elsewhere; OpenBLAS when built with `make GEMM=blas`.
+ * RNN_GEMM=avx512|avx2|portable|blas in the environment forces a path
+ * (read at each call). Thread-safe and reentrant (no global state; callers
+ * may run it concurrently on disjoint C). Single-threaded per call.
+ * Memory: skinny products (M <= 64 with AVX-512/AVX2, M <= 16 portable)
+ * use a 48 KB stack buffer at most and never allocate; larger ones malloc
+ * their packing buffers per call when those exceed 48 KB (at most ~8.5 MB:
+ * a 512 x 4096 block of B and a 240 x 512 block of A), and still compute
+ * correctly (slower) if malloc fails. */
 void rnn__sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc);
 void rnn__dgemm(int trans_a, int trans_b, int M, int N, int K, double alpha,
                 const double *A, int lda, const double *B, int ldb,
                 double beta, double *C, int ldc);
-/* The portable kernels, always compiled (tests compare them to the BLAS). */
+/* The portable kernels, always compiled (tests compare them to the others):
+ * the float one is the blocked C kernel of the "portable" path. */
 void rnn__sgemm_portable(int trans_a, int trans_b, int M, int N, int K,
                          float alpha, const float *A, int lda, const float *B,
                          int ldb, float beta, float *C, int ldc);
@@ -84,8 +97,31 @@ void rnn__dgemm_portable(int trans_a, int trans_b, int M, int N, int K,
                          double alpha, const double *A, int lda,
                          const double *B, int ldb, double beta, double *C,
                          int ldc);
-/* "openblas" or "portable". */
+/* The path rnn__sgemm takes now: "avx512", "avx2", "portable" or
+ * "openblas" (depends on RNN_GEMM, see above). */
 const char *rnn__gemm_backend(void);
+
+/* Products with a pre-packed B, for the recurrent weights: pack once per
+ * sequence, multiply at every time step. No allocation, thread-safe, any
+ * number of concurrent products may share one packed buffer.
+ *
+ * Floats needed to hold op(B) (K x N) packed: 16 (header) + K *
+ * round_up(N, 16). The layout (a header naming the kernel that packed it,
+ * then 16-column panels, K x 16 floats each) is private; it is valid for
+ * this process (any of its kernels: the buffer records which path packed
+ * it, and RNN_GEMM is read only by rnn__sgemm_pack_b). A 64-byte aligned
+ * buffer (rnn__alloc_floats) keeps the panels aligned. */
+size_t rnn__sgemm_pack_size(int K, int N);
+/* Packs op(B), op = transpose if trans_b, into `packed`
+ * (rnn__sgemm_pack_size(K, N) floats). */
+void rnn__sgemm_pack_b(float *packed, int trans_b, int K, int N,
+                       const float *B, int ldb);
+/* C[M][N] = alpha * A[M][K] (not transposed, row stride lda) * packedB +
+ * beta * C; K and N must be those given to rnn__sgemm_pack_b. A is read in
+ * place (never packed): M = 1 is a streaming matrix-vector product. */
+void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
+                       int lda, const float *packed, float beta, float *C,
+                       int ldc);
 
 /* ---- activations ------------------------------------------------------ */
 
@@ -94,6 +130,15 @@ const char *rnn__gemm_backend(void);
  * Accuracy: |error| < 1e-6 absolute over all finite inputs; NaN propagates. */
 void rnn__vsigmoid(float *y, const float *x, size_t n);
 void rnn__vtanh(float *y, const float *x, size_t n);
+
+/* ---- training internals shared by model/ ------------------------------ */
+
+/* Threads for rnn_optim_step (results do not depend on it). */
+void rnn__optim_set_threads(rnn_optim *o, int n);
+/* Sum of squares in a fixed order whatever the thread count, and the
+ * global-norm clipping built on it. */
+double rnn__sumsq(const float *g, size_t n, int nthreads);
+double rnn__clip_grad_norm(float *g, size_t n, double max_norm, int nthreads);
 
 #include "core/act_inline.h"
 

@@ -22,12 +22,32 @@
 
 #include "core/core.h"
 
+/* Threads: how many to use for `work` multiply-adds when `requested` are
+ * allowed (1 below a threshold where starting threads costs more than it
+ * saves), and the k-th of `parts` slices of 0..n-1 (bounds rounded to a
+ * multiple of `align`). RNN__TID / RNN__NTH: the OpenMP thread number and
+ * team size (0 and 1 without OpenMP). */
+int rnn__threads_for(int requested, double work);
+void rnn__split(int n, int parts, int k, int align, int *lo, int *hi);
+#ifdef _OPENMP
+#include <omp.h>
+#define RNN__TID() omp_get_thread_num()
+#define RNN__NTH() omp_get_num_threads()
+#else
+#define RNN__TID() 0
+#define RNN__NTH() 1
+#endif
+
 /* Elements of one direction's parameters: G*H*(I + H + 2). 0 on overflow. */
 size_t rnn__rec_param_count(rnn_cell cell, int I, int H);
 /* Elements the forward keeps for backward (gates, states). 0 on overflow. */
 size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H);
 /* Elements of per-call scratch (forward and backward). */
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
+/* Floats of the buffer `pack` (float build only; the double build takes
+ * NULL): the recurrent weights packed for the per-step products, reused by
+ * every layer in turn. */
+size_t rnn__rec_pack_count(rnn_cell cell, int H);
 
 #define RNN__REC_DECLARE(REAL, SFX)                                           \
     /* y: [T][B][ldy], writes columns 0..H-1 of each row (zero where        \
@@ -37,18 +57,19 @@ size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
         rnn_cell cell, int T, int B, int I, int H, int reverse,              \
         const int32_t *lengths, REAL *y, int ldy, REAL *hn, REAL *cn,        \
         REAL *cache, REAL *scratch, const REAL *x, const REAL *h0,           \
-        const REAL *c0, const REAL *w);                                      \
+        const REAL *c0, const REAL *w, REAL *pack, int nthreads);           \
     /* Consumes the cache of the matching forward (the gate buffer becomes   \
      * the gate gradients). dy: [T][B][ldy] columns 0..H-1, or NULL = zeros; \
      * dhn, dcn: [B][H] or NULL. dx: [T][B][I], overwritten when             \
      * accumulate_dx is 0, added to otherwise; may be NULL. dh0, dc0: [B][H] \
-     * or NULL. dw: gradients, ACCUMULATED. */                               \
+     * or NULL. dw: gradients, ACCUMULATED. pack: see rnn__rec_pack_count.   \
+     * nthreads: at most this many threads (results do not depend on it). */ \
     void rnn__rec_backward##SFX(                                             \
         rnn_cell cell, int T, int B, int I, int H, int reverse,              \
         const int32_t *lengths, REAL *dx, int accumulate_dx, REAL *dh0,      \
         REAL *dc0, REAL *dw, REAL *cache, REAL *scratch, const REAL *x,      \
         const REAL *w, const REAL *dy, int ldy, const REAL *dhn,             \
-        const REAL *dcn);
+        const REAL *dcn, REAL *pack, int nthreads);
 
 RNN__REC_DECLARE(float, )
 RNN__REC_DECLARE(double, _f64)
@@ -68,12 +89,12 @@ void rnn__embedding_backward(float *dtable, const int32_t *ids, size_t n,
 
 /* y[N][O] = x[N][I] W^T + b */
 void rnn__dense_forward(float *y, const float *x, const float *w,
-                        const float *b, int N, int I, int O);
+                        const float *b, int N, int I, int O, int nthreads);
 /* dW += dy^T x, db += colsum(dy) (accumulate); dx = dy W (overwritten,
  * or added when accumulate_dx; may be NULL) */
 void rnn__dense_backward(float *dx, int accumulate_dx, float *dw, float *db,
                          const float *dy, const float *x, const float *w,
-                         int N, int I, int O);
+                         int N, int I, int O, int nthreads);
 
 /* ---- softmax cross-entropy ----------------------------------------------- */
 
@@ -81,7 +102,9 @@ void rnn__dense_backward(float *dx, int accumulate_dx, float *dw, float *db,
  * ignored): loss_n = logsumexp(logits_n) - logits_n[t]. Returns the SUM of
  * the row losses (double); *counted gets the number of rows used. If dlogits
  * is not NULL it receives scale * (softmax(logits_n) - onehot(t)) (0 for
- * ignored rows); dlogits may alias logits. */
+ * ignored rows); dlogits may alias logits. row_loss [N] is scratch that
+ * lets threads split the rows while the total is still summed in row order
+ * (NULL: one thread). */
 double rnn__softmax_xent(float *dlogits, const float *logits,
                          const int32_t *targets, int N, int V, float scale,
-                         size_t *counted);
+                         size_t *counted, double *row_loss, int nthreads);

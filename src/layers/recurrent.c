@@ -3,6 +3,7 @@
  * direction over a whole sequence. The code is in recurrent_impl.h, written
  * once and compiled here for float (the engine) and double (gradient checks).
  */
+#include "layers/kernels.h"
 #include "layers/layers.h"
 
 #include <math.h>
@@ -53,6 +54,13 @@ size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H)
     return n;
 }
 
+size_t rnn__rec_pack_count(rnn_cell cell, int H)
+{
+    int GH = rnn_cell_gates(cell) * H;
+    size_t a = rnn__sgemm_pack_size(H, GH), b = rnn__sgemm_pack_size(GH, H);
+    return a > b ? a : b;
+}
+
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H)
 {
     int G = rnn_cell_gates(cell);
@@ -63,23 +71,59 @@ size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H)
     return n;
 }
 
-/* float: the vectorizable approximations of core/act_inline.h */
+int rnn__threads_for(int requested, double work)
+{
+#ifdef _OPENMP
+    /* below ~2 million multiply-adds a call is too short for a second thread */
+    if (requested <= 1 || work < 2e6)
+        return 1;
+    return requested;
+#else
+    (void)requested;
+    (void)work;
+    return 1;
+#endif
+}
+
+void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
+{
+    long long a = align > 0 ? align : 1;
+    long long chunks = (n + a - 1) / a;
+    long long c0 = chunks * k / parts, c1 = chunks * (k + 1) / parts;
+    long long l = c0 * a, h = c1 * a;
+    *lo = (int)(l < n ? l : n);
+    *hi = (int)(h < n ? h : n);
+}
+
+/* float: the pointwise math comes from the kernels chosen for this CPU */
 #define REAL float
 #define SFX(name) name
 #define GEMM rnn__sgemm
-#define SIGM(x) rnn__sigmoidf(x)
-#define TANH(x) rnn__tanhf(x)
+#define RECUR_PACK(pack, tb, K, N, B, ldb) rnn__sgemm_pack_b(pack, tb, K, N, B, ldb)
+#define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
+    rnn__sgemm_packed(M, N, K, 1.0f, A, lda, pack, beta, C, ldc)
+#define KERNELS_DECL const rnn__kernels *kern = rnn__kernels_get();
+#define KCALL(name) kern->name
 #include "layers/recurrent_impl.h"
 #undef REAL
 #undef SFX
 #undef GEMM
-#undef SIGM
-#undef TANH
+#undef RECUR_PACK
+#undef RECUR_GEMM
+#undef KERNELS_DECL
+#undef KCALL
 
-/* double: libm, for finite-difference checks of the same code */
+/* double: the same code with libm, for finite-difference checks */
 #define REAL double
 #define SFX(name) name##_f64
 #define GEMM rnn__dgemm
+#define RECUR_PACK(pack, tb, K, N, B, ldb)
+#define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
+    GEMM(0, tb, M, N, K, 1, A, lda, B, ldb, beta, C, ldc)
+#define KFN(name) name##_f64
 #define SIGM(x) (1.0 / (1.0 + exp(-(x))))
 #define TANH(x) tanh(x)
+#include "layers/gates_impl.h"
+#define KERNELS_DECL
+#define KCALL(name) name##_f64
 #include "layers/recurrent_impl.h"

@@ -1,6 +1,9 @@
 /*
  * recurrent_impl.h -- the recurrent layer, written once over a scalar type.
- * Included by recurrent.c with REAL, SFX, GEMM, SIGM and TANH defined.
+ * Included by recurrent.c with REAL, SFX, GEMM, RECUR_PACK, RECUR_GEMM,
+ * KCALL and KERNELS_DECL defined; the pointwise gate math it calls is in
+ * gates_impl.h. RECUR_GEMM is the per-step product with the recurrent
+ * weights, which the float build packs once per call (RECUR_PACK).
  *
  * Equations (PyTorch, https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html
  * and the GRU/RNN pages; sigma = logistic sigmoid):
@@ -35,121 +38,22 @@
 
 #define RNN__ACTIVE(lengths, t, b) (!(lengths) || (t) < (lengths)[b])
 
-/* ---- pointwise kernels: one batch row of one step ----------------------- */
-
-static void SFX(lstm_fwd_row)(int H, REAL *restrict g, REAL *restrict h,
-                              REAL *restrict c, const REAL *restrict cp)
-{
-    REAL *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-    for (int j = 0; j < H; j++) {
-        REAL i = SIGM(gi[j]), f = SIGM(gf[j]), n = TANH(gg[j]), o = SIGM(go[j]);
-        REAL cn = f * cp[j] + i * n;
-        gi[j] = i;
-        gf[j] = f;
-        gg[j] = n;
-        go[j] = o;
-        c[j] = cn;
-        h[j] = o * TANH(cn);
-    }
-}
-
-/* On entry dh, dc hold the gradients of h', c'. On exit g holds the gate
- * pre-activation gradients, dc the gradient of c, dh zero (h reaches the
- * next step only through the recurrent GEMM). */
-static void SFX(lstm_bwd_row)(int H, REAL *restrict g, REAL *restrict dh,
-                              REAL *restrict dc, const REAL *restrict c,
-                              const REAL *restrict cp)
-{
-    REAL *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-    for (int j = 0; j < H; j++) {
-        REAL i = gi[j], f = gf[j], n = gg[j], o = go[j];
-        REAL tc = TANH(c[j]);
-        REAL dcj = dc[j] + dh[j] * o * (1 - tc * tc);
-        REAL d_o = dh[j] * tc;
-        gi[j] = dcj * n * i * (1 - i);
-        gf[j] = dcj * cp[j] * f * (1 - f);
-        gg[j] = dcj * i * (1 - n * n);
-        go[j] = d_o * o * (1 - o);
-        dc[j] = dcj * f;
-        dh[j] = 0;
-    }
-}
-
-/* gi: input-side pre-activations x W_ih^T + b_ih (+ b_hr, b_hz for r, z);
- * hh: h_prev W_hh^T without bias; bn = b_hn. */
-static void SFX(gru_fwd_row)(int H, REAL *restrict g, REAL *restrict hnp,
-                             REAL *restrict h, const REAL *restrict hh,
-                             const REAL *restrict bn, const REAL *restrict hp)
-{
-    REAL *gr = g, *gz = g + H, *gn = g + 2 * H;
-    for (int j = 0; j < H; j++) {
-        REAL r = SIGM(gr[j] + hh[j]);
-        REAL z = SIGM(gz[j] + hh[H + j]);
-        REAL hn = hh[2 * H + j] + bn[j];
-        REAL n = TANH(gn[j] + r * hn);
-        gr[j] = r;
-        gz[j] = z;
-        gn[j] = n;
-        hnp[j] = hn;
-        h[j] = (1 - z) * n + z * hp[j];
-    }
-}
-
-/* On exit g holds the hidden-side gradients (r | z | dn_pre * r), hnp the
- * input-side gradient of the n block (dn_pre), dh the direct part of the
- * gradient of h_prev (z * dh). */
-static void SFX(gru_bwd_row)(int H, REAL *restrict g, REAL *restrict hnp,
-                             REAL *restrict dh, const REAL *restrict hp)
-{
-    REAL *gr = g, *gz = g + H, *gn = g + 2 * H;
-    for (int j = 0; j < H; j++) {
-        REAL r = gr[j], z = gz[j], n = gn[j];
-        REAL d = dh[j];
-        REAL dn = d * (1 - z) * (1 - n * n);
-        REAL dz = d * (hp[j] - n);
-        REAL dr = dn * hnp[j];
-        gr[j] = dr * r * (1 - r);
-        gz[j] = dz * z * (1 - z);
-        gn[j] = dn * r;
-        hnp[j] = dn;
-        dh[j] = d * z;
-    }
-}
-
-static void SFX(rnn_fwd_row)(int H, int relu, const REAL *restrict g,
-                             REAL *restrict h)
-{
-    if (relu)
-        for (int j = 0; j < H; j++)
-            h[j] = g[j] > 0 ? g[j] : 0;
-    else
-        for (int j = 0; j < H; j++)
-            h[j] = TANH(g[j]);
-}
-
-static void SFX(rnn_bwd_row)(int H, int relu, REAL *restrict g,
-                             REAL *restrict dh, const REAL *restrict h)
-{
-    if (relu)
-        for (int j = 0; j < H; j++) {
-            g[j] = h[j] > 0 ? dh[j] : 0;
-            dh[j] = 0;
-        }
-    else
-        for (int j = 0; j < H; j++) {
-            g[j] = dh[j] * (1 - h[j] * h[j]);
-            dh[j] = 0;
-        }
-}
-
 /* ---- the sequence driver -------------------------------------------------- */
+
+/* Threads (OpenMP): the rows of a batch are independent through the whole
+ * recurrence, so each thread runs the time loop for its own slice of the
+ * batch with no synchronisation per step. The hoisted GEMMs are split by
+ * output columns (input projection, weight gradients) or rows (dX). Every
+ * output element is computed by the same arithmetic in the same order
+ * whatever the split, so results are identical for any thread count. */
 
 void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
                            int reverse, const int32_t *lengths, REAL *y,
                            int ldy, REAL *hn, REAL *cn, REAL *cache,
                            REAL *scratch, const REAL *x, const REAL *h0,
-                           const REAL *c0, const REAL *w)
+                           const REAL *c0, const REAL *w, REAL *pack, int nthreads)
 {
+    KERNELS_DECL
     const int G = rnn_cell_gates(cell), GH = G * H;
     const int lstm = cell == RNN_CELL_LSTM, gru = cell == RNN_CELL_GRU;
     const int relu = cell == RNN_CELL_RNN_RELU;
@@ -161,69 +65,86 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
     REAL *hbuf = gates + TB * GH;
     REAL *cbuf = hbuf + (TB + B) * H;
     REAL *hnp = cbuf; /* GRU has no cell state; the slot holds W_hn h + b_hn */
+    const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
+    (void)nt;
+    (void)pack;
+    /* W_hh^T packed once for the per-step products of every thread */
+    RECUR_PACK(pack, 1, H, GH, w_hh, H);
 
-    /* All input projections at once; biases folded in (GRU's b_hn excepted:
-     * the reset gate multiplies it). */
-    GEMM(0, 1, (int)TB, GH, I, 1, x, I, w_ih, I, 0, gates, GH);
-    for (size_t r = 0; r < TB; r++) {
-        REAL *g = gates + r * GH;
-        int nb = gru ? 2 * H : GH;
-        for (int j = 0; j < nb; j++)
-            g[j] += b_ih[j] + b_hh[j];
-        for (int j = nb; j < GH; j++)
-            g[j] += b_ih[j];
-    }
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = RNN__TID(), nth = RNN__NTH();
+        int c_lo, c_hi, b_lo, b_hi;
+        rnn__split(GH, nth, tid, 16, &c_lo, &c_hi);
+        rnn__split(B, nth, tid, 1, &b_lo, &b_hi);
 
-    REAL *hinit = hbuf + (reverse ? TB * H : 0);
-    if (h0)
-        memcpy(hinit, h0, sizeof(REAL) * BH);
-    else
-        memset(hinit, 0, sizeof(REAL) * BH);
-    if (lstm) {
-        REAL *cinit = cbuf + (reverse ? TB * H : 0);
-        if (c0)
-            memcpy(cinit, c0, sizeof(REAL) * BH);
-        else
-            memset(cinit, 0, sizeof(REAL) * BH);
-    }
-
-    for (int s = 0; s < T; s++) {
-        const int t = reverse ? T - 1 - s : s;
-        const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
-        const size_t next = reverse ? (size_t)t : (size_t)t + 1;
-        const REAL *hp = hbuf + prev * BH;
-        REAL *ho = hbuf + next * BH;
-        REAL *g = gates + (size_t)t * B * GH;
-
-        if (gru)
-            GEMM(0, 1, B, GH, H, 1, hp, H, w_hh, H, 0, scratch, GH);
-        else
-            GEMM(0, 1, B, GH, H, 1, hp, H, w_hh, H, 1, g, GH);
-
-        for (int b = 0; b < B; b++) {
-            REAL *gb = g + (size_t)b * GH;
-            const REAL *hpb = hp + (size_t)b * H;
-            REAL *hob = ho + (size_t)b * H;
-            REAL *yb = y ? y + ((size_t)t * B + b) * ldy : NULL;
-            if (!RNN__ACTIVE(lengths, t, b)) {
-                memcpy(hob, hpb, sizeof(REAL) * H);
-                if (lstm)
-                    memcpy(cbuf + next * BH + (size_t)b * H,
-                           cbuf + prev * BH + (size_t)b * H, sizeof(REAL) * H);
-                if (yb)
-                    memset(yb, 0, sizeof(REAL) * H);
-                continue;
+        /* all input projections at once (this thread's gate columns);
+         * biases folded in, GRU's b_hn excepted: the reset gate multiplies it */
+        if (c_hi > c_lo) {
+            GEMM(0, 1, (int)TB, c_hi - c_lo, I, 1, x, I, w_ih + (size_t)c_lo * I, I, 0,
+                 gates + c_lo, GH);
+            const int nb = gru ? 2 * H : GH;
+            for (size_t r = 0; r < TB; r++) {
+                REAL *g = gates + r * GH;
+                for (int j = c_lo; j < c_hi; j++)
+                    g[j] += j < nb ? b_ih[j] + b_hh[j] : b_ih[j];
             }
-            if (lstm)
-                SFX(lstm_fwd_row)(H, gb, hob, cbuf + next * BH + (size_t)b * H,
-                                  cbuf + prev * BH + (size_t)b * H);
-            else if (gru)
-                SFX(gru_fwd_row)(H, gb, hnp + ((size_t)t * B + b) * H, hob,
-                                 scratch + (size_t)b * GH, b_hh + 2 * H, hpb);
+        }
+        REAL *hinit = hbuf + (reverse ? TB * H : 0), *cinit = cbuf + (reverse ? TB * H : 0);
+        const size_t r_lo = (size_t)b_lo * H, r_n = (size_t)(b_hi - b_lo) * H;
+        if (h0)
+            memcpy(hinit + r_lo, h0 + r_lo, sizeof(REAL) * r_n);
+        else
+            memset(hinit + r_lo, 0, sizeof(REAL) * r_n);
+        if (lstm) {
+            if (c0)
+                memcpy(cinit + r_lo, c0 + r_lo, sizeof(REAL) * r_n);
             else
-                SFX(rnn_fwd_row)(H, relu, gb, hob);
-            if (yb)
-                memcpy(yb, hob, sizeof(REAL) * H);
+                memset(cinit + r_lo, 0, sizeof(REAL) * r_n);
+        }
+#pragma omp barrier
+
+        const int Bs = b_hi - b_lo;
+        for (int s = 0; s < T && Bs > 0; s++) {
+            const int t = reverse ? T - 1 - s : s;
+            const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
+            const size_t next = reverse ? (size_t)t : (size_t)t + 1;
+            const REAL *hp = hbuf + prev * BH;
+            REAL *ho = hbuf + next * BH;
+            REAL *g = gates + (size_t)t * B * GH;
+
+            if (gru)
+                RECUR_GEMM(Bs, GH, H, hp + (size_t)b_lo * H, H, w_hh, H, 1, pack, 0,
+                           scratch + (size_t)b_lo * GH, GH);
+            else
+                RECUR_GEMM(Bs, GH, H, hp + (size_t)b_lo * H, H, w_hh, H, 1, pack, 1,
+                           g + (size_t)b_lo * GH, GH);
+
+            for (int b = b_lo; b < b_hi; b++) {
+                REAL *gb = g + (size_t)b * GH;
+                const REAL *hpb = hp + (size_t)b * H;
+                REAL *hob = ho + (size_t)b * H;
+                REAL *yb = y ? y + ((size_t)t * B + b) * ldy : NULL;
+                if (!RNN__ACTIVE(lengths, t, b)) {
+                    memcpy(hob, hpb, sizeof(REAL) * H);
+                    if (lstm)
+                        memcpy(cbuf + next * BH + (size_t)b * H,
+                               cbuf + prev * BH + (size_t)b * H, sizeof(REAL) * H);
+                    if (yb)
+                        memset(yb, 0, sizeof(REAL) * H);
+                    continue;
+                }
+                if (lstm)
+                    KCALL(lstm_fwd_row)(H, gb, hob, cbuf + next * BH + (size_t)b * H,
+                                        cbuf + prev * BH + (size_t)b * H);
+                else if (gru)
+                    KCALL(gru_fwd_row)(H, gb, hnp + ((size_t)t * B + b) * H, hob,
+                                       scratch + (size_t)b * GH, b_hh + 2 * H, hpb);
+                else
+                    KCALL(rnn_fwd_row)(H, relu, gb, hob);
+                if (yb)
+                    memcpy(yb, hob, sizeof(REAL) * H);
+            }
         }
     }
 
@@ -250,8 +171,9 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                             int accumulate_dx, REAL *dh0, REAL *dc0, REAL *dw,
                             REAL *cache, REAL *scratch, const REAL *x,
                             const REAL *w, const REAL *dy, int ldy,
-                            const REAL *dhn, const REAL *dcn)
+                            const REAL *dhn, const REAL *dcn, REAL *pack, int nthreads)
 {
+    KERNELS_DECL
     const int G = rnn_cell_gates(cell), GH = G * H;
     const int lstm = cell == RNN_CELL_LSTM, gru = cell == RNN_CELL_GRU;
     const int relu = cell == RNN_CELL_RNN_RELU;
@@ -264,81 +186,111 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
     REAL *hbuf = dG + TB * GH;
     REAL *cbuf = hbuf + (TB + B) * H;
     REAL *hnp = cbuf;
-
     REAL *dh = scratch, *dc = scratch + BH;
-    if (dhn)
-        memcpy(dh, dhn, sizeof(REAL) * BH);
-    else
-        memset(dh, 0, sizeof(REAL) * BH);
-    if (lstm) {
-        if (dcn)
-            memcpy(dc, dcn, sizeof(REAL) * BH);
+    const REAL *hprev = hbuf + (reverse ? BH : 0); /* the T previous states */
+    const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
+    (void)nt;
+    (void)pack;
+    /* W_hh packed once for the per-step products dh_prev = dG[t] W_hh */
+    RECUR_PACK(pack, 0, GH, H, w_hh, H);
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int tid = RNN__TID(), nth = RNN__NTH();
+        int b_lo, b_hi;
+        rnn__split(B, nth, tid, 1, &b_lo, &b_hi);
+        const size_t r_lo = (size_t)b_lo * H, r_n = (size_t)(b_hi - b_lo) * H;
+        if (dhn)
+            memcpy(dh + r_lo, dhn + r_lo, sizeof(REAL) * r_n);
         else
-            memset(dc, 0, sizeof(REAL) * BH);
-    }
-
-    for (int s = T - 1; s >= 0; s--) {
-        const int t = reverse ? T - 1 - s : s;
-        const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
-        const size_t next = reverse ? (size_t)t : (size_t)t + 1;
-        REAL *g = dG + (size_t)t * B * GH;
-
-        for (int b = 0; b < B; b++) {
-            REAL *gb = g + (size_t)b * GH;
-            REAL *dhb = dh + (size_t)b * H;
-            if (!RNN__ACTIVE(lengths, t, b)) {
-                /* the state was carried: its gradient passes unchanged */
-                memset(gb, 0, sizeof(REAL) * GH);
-                if (gru)
-                    memset(hnp + ((size_t)t * B + b) * H, 0, sizeof(REAL) * H);
-                continue;
-            }
-            if (dy) {
-                const REAL *dyb = dy + ((size_t)t * B + b) * ldy;
-                for (int j = 0; j < H; j++)
-                    dhb[j] += dyb[j];
-            }
-            const size_t o = (size_t)b * H;
-            if (lstm)
-                SFX(lstm_bwd_row)(H, gb, dhb, dc + o, cbuf + next * BH + o,
-                                  cbuf + prev * BH + o);
-            else if (gru)
-                SFX(gru_bwd_row)(H, gb, hnp + ((size_t)t * B + b) * H, dhb,
-                                 hbuf + prev * BH + o);
+            memset(dh + r_lo, 0, sizeof(REAL) * r_n);
+        if (lstm) {
+            if (dcn)
+                memcpy(dc + r_lo, dcn + r_lo, sizeof(REAL) * r_n);
             else
-                SFX(rnn_bwd_row)(H, relu, gb, dhb, hbuf + next * BH + o);
+                memset(dc + r_lo, 0, sizeof(REAL) * r_n);
         }
-        /* dh now holds what reaches h_prev directly (0 for RNN/LSTM, z*dh
-         * for GRU, the carried gradient on inactive rows); add the path
-         * through the recurrent weights. Inactive rows of g are zero. */
-        GEMM(0, 0, B, H, GH, 1, g, GH, w_hh, H, 1, dh, H);
-    }
-    if (dh0)
-        memcpy(dh0, dh, sizeof(REAL) * BH);
-    if (dc0 && lstm)
-        memcpy(dc0, dc, sizeof(REAL) * BH);
 
-    /* The big GEMMs over all T*B rows. */
-    const REAL *hprev = hbuf + (reverse ? BH : 0);
-    GEMM(1, 0, GH, H, (int)TB, 1, dG, GH, hprev, H, 1, dw_hh, H);
-    SFX(colsum_add)(db_hh, dG, TB, GH, GH);
-    if (gru) {
-        /* input side: r|z blocks as for the hidden side, n block from hnp */
-        GEMM(1, 0, 2 * H, I, (int)TB, 1, dG, GH, x, I, 1, dw_ih, I);
-        GEMM(1, 0, H, I, (int)TB, 1, hnp, H, x, I, 1, dw_ih + (size_t)2 * H * I, I);
-        SFX(colsum_add)(db_ih, dG, TB, 2 * H, GH);
-        SFX(colsum_add)(db_ih + 2 * H, hnp, TB, H, H);
-        if (dx) {
-            GEMM(0, 0, (int)TB, I, 2 * H, 1, dG, GH, w_ih, I,
-                 accumulate_dx ? 1 : 0, dx, I);
-            GEMM(0, 0, (int)TB, I, H, 1, hnp, H, w_ih + (size_t)2 * H * I, I, 1,
-                 dx, I);
+        const int Bs = b_hi - b_lo;
+        for (int s = T - 1; s >= 0 && Bs > 0; s--) {
+            const int t = reverse ? T - 1 - s : s;
+            const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
+            const size_t next = reverse ? (size_t)t : (size_t)t + 1;
+            REAL *g = dG + (size_t)t * B * GH;
+
+            for (int b = b_lo; b < b_hi; b++) {
+                REAL *gb = g + (size_t)b * GH;
+                REAL *dhb = dh + (size_t)b * H;
+                if (!RNN__ACTIVE(lengths, t, b)) {
+                    /* the state was carried: its gradient passes unchanged */
+                    memset(gb, 0, sizeof(REAL) * GH);
+                    if (gru)
+                        memset(hnp + ((size_t)t * B + b) * H, 0, sizeof(REAL) * H);
+                    continue;
+                }
+                if (dy) {
+                    const REAL *dyb = dy + ((size_t)t * B + b) * ldy;
+                    for (int j = 0; j < H; j++)
+                        dhb[j] += dyb[j];
+                }
+                const size_t o = (size_t)b * H;
+                if (lstm)
+                    KCALL(lstm_bwd_row)(H, gb, dhb, dc + o, cbuf + next * BH + o,
+                                        cbuf + prev * BH + o);
+                else if (gru)
+                    KCALL(gru_bwd_row)(H, gb, hnp + ((size_t)t * B + b) * H, dhb,
+                                       hbuf + prev * BH + o);
+                else
+                    KCALL(rnn_bwd_row)(H, relu, gb, dhb, hbuf + next * BH + o);
+            }
+            /* dh now holds what reaches h_prev directly (0 for RNN/LSTM, z*dh
+             * for GRU, the carried gradient on inactive rows); add the path
+             * through the recurrent weights. Inactive rows of g are zero. */
+            RECUR_GEMM(Bs, H, GH, g + (size_t)b_lo * GH, GH, w_hh, H, 0, pack, 1,
+                       dh + (size_t)b_lo * H, H);
         }
-    } else {
-        GEMM(1, 0, GH, I, (int)TB, 1, dG, GH, x, I, 1, dw_ih, I);
-        SFX(colsum_add)(db_ih, dG, TB, GH, GH);
-        if (dx)
-            GEMM(0, 0, (int)TB, I, GH, 1, dG, GH, w_ih, I,
-                 accumulate_dx ? 1 : 0, dx, I);
+        if (dh0)
+            memcpy(dh0 + r_lo, dh + r_lo, sizeof(REAL) * r_n);
+        if (dc0 && lstm)
+            memcpy(dc0 + r_lo, dc + r_lo, sizeof(REAL) * r_n);
+#pragma omp barrier
+
+        /* The big GEMMs over all T*B rows: this thread's gate rows of the
+         * weight gradients, and its rows of dX. */
+        int m_lo, m_hi;
+        rnn__split(GH, nth, tid, 16, &m_lo, &m_hi);
+        if (m_hi > m_lo) {
+            const int mn = m_hi - m_lo;
+            GEMM(1, 0, mn, H, (int)TB, 1, dG + m_lo, GH, hprev, H, 1, dw_hh + (size_t)m_lo * H, H);
+            SFX(colsum_add)(db_hh + m_lo, dG + m_lo, TB, mn, GH);
+            /* input side: GRU's n block comes from hnp (dn before the reset) */
+            const int split = gru ? 2 * H : GH;
+            const int a_hi = m_hi < split ? m_hi : split, n_lo = m_lo > split ? m_lo : split;
+            if (a_hi > m_lo) {
+                GEMM(1, 0, a_hi - m_lo, I, (int)TB, 1, dG + m_lo, GH, x, I, 1,
+                     dw_ih + (size_t)m_lo * I, I);
+                SFX(colsum_add)(db_ih + m_lo, dG + m_lo, TB, a_hi - m_lo, GH);
+            }
+            if (m_hi > n_lo) {
+                GEMM(1, 0, m_hi - n_lo, I, (int)TB, 1, hnp + (n_lo - split), H, x, I, 1,
+                     dw_ih + (size_t)n_lo * I, I);
+                SFX(colsum_add)(db_ih + n_lo, hnp + (n_lo - split), TB, m_hi - n_lo, H);
+            }
+        }
+        int t_lo, t_hi;
+        rnn__split((int)TB, nth, tid, 1, &t_lo, &t_hi);
+        if (dx && t_hi > t_lo) {
+            const int rows = t_hi - t_lo;
+            REAL *dxr = dx + (size_t)t_lo * I;
+            if (gru) {
+                GEMM(0, 0, rows, I, 2 * H, 1, dG + (size_t)t_lo * GH, GH, w_ih, I,
+                     accumulate_dx ? 1 : 0, dxr, I);
+                GEMM(0, 0, rows, I, H, 1, hnp + (size_t)t_lo * H, H, w_ih + (size_t)2 * H * I, I,
+                     1, dxr, I);
+            } else {
+                GEMM(0, 0, rows, I, GH, 1, dG + (size_t)t_lo * GH, GH, w_ih, I,
+                     accumulate_dx ? 1 : 0, dxr, I);
+            }
+        }
     }
 }

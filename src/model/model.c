@@ -238,7 +238,7 @@ rnn_status rnn_model_forward(rnn_model *m, float *out, float *hn, float *cn,
         return ret(m, st);
     if (out)
         rnn__dense_forward(out, m->y, m->params + m->off_head_w, m->params + m->off_head_b,
-                           (int)tb, m->DH, m->cfg.output_size);
+                           (int)tb, m->DH, m->cfg.output_size, m->stack.threads);
     m->T = T;
     m->B = B;
     m->x = x;
@@ -256,7 +256,8 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout,
     const int tb = m->T * m->B;
     if (dout)
         rnn__dense_backward(m->dy, 0, m->grads + m->off_head_w, m->grads + m->off_head_b, dout,
-                            m->y, m->params + m->off_head_w, tb, m->DH, m->cfg.output_size);
+                            m->y, m->params + m->off_head_w, tb, m->DH, m->cfg.output_size,
+                            m->stack.threads);
     else
         memset(m->dy, 0, (size_t)tb * m->DH * sizeof *m->dy);
     int tokens = m->cfg.vocab_size > 0;
@@ -273,6 +274,8 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout,
 void rnn_model_zero_grad(rnn_model *m) { memset(m->grads, 0, m->nparams * sizeof *m->grads); }
 
 void rnn_model_seed(rnn_model *m, uint64_t seed) { rnn__rng_seed(&m->stack.rng, seed); }
+
+void rnn_model_set_threads(rnn_model *m, int n) { m->stack.threads = n > 0 ? n : 1; }
 
 float *rnn_model_params(rnn_model *m, size_t *count)
 {
@@ -316,5 +319,5 @@ rnn_status rnn_model_find(rnn_model *m, const char *name, rnn_tensor *out)
 double rnn_cross_entropy(float *dlogits, const float *logits, const int32_t *targets,
                          int N, int V, float scale, size_t *counted)
 {
-    return rnn__softmax_xent(dlogits, logits, targets, N, V, scale, counted);
+    return rnn__softmax_xent(dlogits, logits, targets, N, V, scale, counted, NULL, 1);
 }

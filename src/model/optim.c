@@ -17,7 +17,10 @@
  * ulp per operation.
  */
 #include "core/core.h"
+#include "layers/kernels.h"
+#include "layers/layers.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -33,6 +36,7 @@ struct rnn_optim {
     int slots;    /* state vectors of n floats (see rnn_optim_state) */
     int64_t steps;
     float *state; /* slots * n floats; NULL when slots == 0 */
+    int threads;  /* slices of the update done in parallel (default 1) */
 };
 
 void rnn_optim_defaults(rnn_optim_config *c, rnn_optimizer kind)
@@ -161,6 +165,7 @@ rnn_status rnn_optim_new(rnn_optim **out, const rnn_optim_config *config,
     o->n = n;
     o->slots = slots;
     o->steps = 0;
+    o->threads = 1;
     if (slots > 0) {
         o->state = rnn__alloc_floats(total);
         if (!o->state) {
@@ -202,83 +207,65 @@ void rnn_optim_set_steps(rnn_optim *o, int64_t steps)
         o->steps = steps > 0 ? steps : 0;
 }
 
-/* torch.optim.SGD, dampening 0. */
-static void sgd_step(rnn_optim *o, float *p, const float *g, double lr)
+/* The element loops are kernels (layers/kernels_isa.c: vectorized, with
+ * hardware FMA where the CPU has it); here the scalars are derived exactly
+ * as torch derives them, and the vector is cut into slices for threads.
+ * Every element is updated by the same arithmetic whatever the slicing. */
+static void update(rnn_optim *o, float *p, const float *g, double lr)
 {
     const rnn_optim_config *c = &o->cfg;
-    const float wd = (float)c->weight_decay, mu = (float)c->momentum;
-    const float neg_lr = (float)-lr;
-    const int decay = c->weight_decay != 0, momentum = c->momentum != 0;
-    /* torch creates the buffer as a copy of d_p on the first step (not
-     * mu*0 + d_p, which would turn -0 into +0). */
-    const int first = o->steps == 0;
-    float *buf = o->state;
-    for (size_t i = 0; i < o->n; i++) {
-        float d = g[i];
-        if (decay)
-            d = fmaf(p[i], wd, d); /* d_p.add(param, alpha=wd) */
-        if (momentum) {
-            float b = first ? d : buf[i] * mu + d; /* mul_(mu).add_(d_p) */
-            buf[i] = b;
-            d = c->nesterov ? fmaf(b, mu, d) : b;
+    const rnn__kernels *k = rnn__kernels_get();
+    rnn__opt_args a;
+    memset(&a, 0, sizeof a);
+    a.wd = (float)c->weight_decay;
+    a.mu = (float)c->momentum;
+    a.neg_lr = (float)-lr;
+    a.decay = c->weight_decay != 0;
+    a.nesterov = c->nesterov;
+    if (c->kind == RNN_OPT_SGD) {
+        a.momentum = c->momentum != 0;
+        /* torch creates the buffer as a copy of d_p on the first step (not
+         * mu*0 + d_p, which would turn -0 into +0). */
+        a.first = o->steps == 0;
+    } else if (c->kind == RNN_OPT_RMSPROP) {
+        a.momentum = c->momentum > 0;
+        a.alpha = (float)c->alpha;
+        a.one_alpha = (float)(1.0 - c->alpha);
+        a.eps = (float)c->eps;
+    } else {
+        /* Bias corrections are Python floats in torch: double precision. */
+        const double t = (double)o->steps; /* already incremented */
+        const double bc1 = 1.0 - pow(c->beta1, t), bc2 = 1.0 - pow(c->beta2, t);
+        a.adamw = c->kind == RNN_OPT_ADAMW;
+        a.neg_step = (float)-(lr / bc1);
+        a.bc2_sqrt = (float)sqrt(bc2);
+        a.b1 = (float)c->beta1;
+        a.one_b1 = (float)(1.0 - c->beta1);
+        a.b2 = (float)c->beta2;
+        a.one_b2 = (float)(1.0 - c->beta2);
+        a.eps = (float)c->eps;
+        a.shrink = (float)(1.0 - lr * c->weight_decay);
+    }
+    const size_t n = o->n;
+    float *s0 = o->state, *s1 = o->state && o->slots > 1 ? o->state + n : NULL;
+    const int nt = rnn__threads_for(o->threads, (double)n * 8);
+    (void)nt;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int lo, hi;
+        rnn__split((int)(n < INT_MAX ? n : INT_MAX), RNN__NTH(), RNN__TID(), 64, &lo, &hi);
+        if (n >= INT_MAX) { /* too large to slice with ints: one thread does it all */
+            lo = 0;
+            hi = RNN__TID() == 0 ? -1 : 0;
         }
-        p[i] = fmaf(d, neg_lr, p[i]); /* param.add_(d_p, alpha=-lr) */
-    }
-}
-
-/* torch.optim.Adam (L2 decay added to the gradient) and AdamW (decoupled
- * decay applied to the parameters first). */
-static void adam_step(rnn_optim *o, float *p, const float *g, double lr)
-{
-    const rnn_optim_config *c = &o->cfg;
-    const int adamw = c->kind == RNN_OPT_ADAMW;
-    const int decay = c->weight_decay != 0;
-    /* Bias corrections are Python floats in torch: double precision. */
-    const double t = (double)o->steps; /* already incremented */
-    const double bc1 = 1.0 - pow(c->beta1, t);
-    const double bc2 = 1.0 - pow(c->beta2, t);
-    const double step_size = lr / bc1;
-    const float neg_step = (float)-step_size;
-    const float bc2_sqrt = (float)sqrt(bc2);
-    const float b1 = (float)c->beta1, one_b1 = (float)(1.0 - c->beta1);
-    const float b2 = (float)c->beta2, one_b2 = (float)(1.0 - c->beta2);
-    const float eps = (float)c->eps, wd = (float)c->weight_decay;
-    const float shrink = (float)(1.0 - lr * c->weight_decay);
-    float *m = o->state, *v = o->state + o->n;
-    for (size_t i = 0; i < o->n; i++) {
-        float gi = g[i];
-        float pi = p[i];
-        if (adamw)
-            pi *= shrink; /* param.mul_(1 - lr*wd), even when wd = 0 */
-        else if (decay)
-            gi = fmaf(pi, wd, gi); /* grad.add(param, alpha=wd) */
-        m[i] = fmaf(gi, one_b1, m[i] * b1);        /* mul_(b1).add_(g, alpha=1-b1) */
-        v[i] = fmaf(one_b2 * gi, gi, v[i] * b2);   /* mul_(b2).addcmul_(g, g, 1-b2) */
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps; /* (sqrt(v)/bc2_sqrt).add_(eps) */
-        p[i] = pi + (neg_step * m[i]) / denom;     /* addcdiv_(m, denom, -step_size) */
-    }
-}
-
-/* torch.optim.RMSprop, not centered. */
-static void rmsprop_step(rnn_optim *o, float *p, const float *g, double lr)
-{
-    const rnn_optim_config *c = &o->cfg;
-    const int decay = c->weight_decay != 0, momentum = c->momentum > 0;
-    const float wd = (float)c->weight_decay, mu = (float)c->momentum;
-    const float alpha = (float)c->alpha, one_alpha = (float)(1.0 - c->alpha);
-    const float eps = (float)c->eps, neg_lr = (float)-lr;
-    float *sq = o->state, *buf = momentum ? o->state + o->n : NULL;
-    for (size_t i = 0; i < o->n; i++) {
-        float gi = g[i];
-        if (decay)
-            gi = fmaf(p[i], wd, gi);
-        sq[i] = fmaf(one_alpha * gi, gi, sq[i] * alpha); /* mul_.addcmul_ */
-        float avg = sqrtf(sq[i]) + eps;
-        if (momentum) {
-            buf[i] = buf[i] * mu + gi / avg;  /* mul_(mu).addcdiv_(g, avg) */
-            p[i] = fmaf(buf[i], neg_lr, p[i]); /* add_(buf, alpha=-lr) */
-        } else {
-            p[i] = p[i] + (neg_lr * gi) / avg; /* addcdiv_(g, avg, -lr) */
+        size_t a0 = (size_t)lo, len = hi < 0 ? n : (size_t)(hi - lo);
+        if (len > 0) {
+            if (c->kind == RNN_OPT_SGD)
+                k->sgd(p + a0, g + a0, s0 ? s0 + a0 : NULL, len, &a);
+            else if (c->kind == RNN_OPT_RMSPROP)
+                k->rmsprop(p + a0, g + a0, s0 + a0, s1 ? s1 + a0 : NULL, len, &a);
+            else
+                k->adam(p + a0, g + a0, s0 + a0, s1 + a0, len, &a);
         }
     }
 }
@@ -287,28 +274,53 @@ void rnn_optim_step(rnn_optim *o, float *params, const float *grads, double lr)
 {
     if (!o || !params || !grads)
         return;
-    switch (o->cfg.kind) {
-    case RNN_OPT_SGD:
-        sgd_step(o, params, grads, lr);
-        break;
-    case RNN_OPT_ADAM:
-    case RNN_OPT_ADAMW:
+    if (o->cfg.kind == RNN_OPT_ADAM || o->cfg.kind == RNN_OPT_ADAMW)
         o->steps++; /* torch increments before the bias corrections */
-        adam_step(o, params, grads, lr);
-        return;
-    case RNN_OPT_RMSPROP:
-        rmsprop_step(o, params, grads, lr);
-        break;
-    }
-    o->steps++;
+    update(o, params, grads, lr);
+    if (o->cfg.kind != RNN_OPT_ADAM && o->cfg.kind != RNN_OPT_ADAMW)
+        o->steps++;
 }
 
-double rnn_clip_grad_norm(float *g, size_t n, double max_norm)
+void rnn__optim_set_threads(rnn_optim *o, int n)
 {
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += (double)g[i] * (double)g[i];
-    double norm = sqrt(sum);
+    o->threads = n > 0 ? n : 1;
+}
+
+/* The sum of squares in blocks of fixed size, each summed by the kernel in
+ * its fixed order and the blocks added in index order: the same result for
+ * any number of threads. */
+#define NORM_BLOCK 65536
+#define NORM_MAX_BLOCKS 4096
+
+double rnn__sumsq(const float *g, size_t n, int nthreads)
+{
+    const rnn__kernels *k = rnn__kernels_get();
+    size_t nb = (n + NORM_BLOCK - 1) / NORM_BLOCK;
+    if (nb > NORM_MAX_BLOCKS) { /* beyond 268M parameters: one pass */
+        double s = 0;
+        for (size_t b = 0; b < nb; b++) {
+            size_t lo = b * NORM_BLOCK, len = n - lo < NORM_BLOCK ? n - lo : NORM_BLOCK;
+            s += k->sumsq(g + lo, len);
+        }
+        return s;
+    }
+    double part[NORM_MAX_BLOCKS];
+    const int nt = rnn__threads_for(nthreads, (double)n * 4);
+    (void)nt;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (long b = 0; b < (long)nb; b++) {
+        size_t lo = (size_t)b * NORM_BLOCK, len = n - lo < NORM_BLOCK ? n - lo : NORM_BLOCK;
+        part[b] = k->sumsq(g + lo, len);
+    }
+    double s = 0;
+    for (size_t b = 0; b < nb; b++)
+        s += part[b];
+    return s;
+}
+
+double rnn__clip_grad_norm(float *g, size_t n, double max_norm, int nthreads)
+{
+    double norm = sqrt(rnn__sumsq(g, n, nthreads));
     /* torch 1.13 would multiply by a NaN or 0 coefficient here, turning
      * every gradient into NaN or 0; leaving them untouched lets the caller
      * see the non-finite norm and skip the step. */
@@ -323,6 +335,11 @@ double rnn_clip_grad_norm(float *g, size_t n, double max_norm)
             g[i] *= s;
     }
     return norm;
+}
+
+double rnn_clip_grad_norm(float *g, size_t n, double max_norm)
+{
+    return rnn__clip_grad_norm(g, n, max_norm, 1);
 }
 
 void rnn_clip_grad_value(float *g, size_t n, double c)

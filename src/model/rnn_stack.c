@@ -128,6 +128,11 @@ void rnn_stack_seed(rnn_stack *s, uint64_t seed)
     rnn__rng_seed(&s->st.rng, seed);
 }
 
+void rnn_stack_set_threads(rnn_stack *s, int n)
+{
+    s->st.threads = n > 0 ? n : 1;
+}
+
 size_t rnn_stack_num_tensors(const rnn_stack *s) { return s->st.ntensors; }
 
 rnn_status rnn_stack_tensor(rnn_stack *s, size_t i, rnn_tensor *out)

@@ -91,6 +91,7 @@ rnn_status rnn__stack_init(rnn__stack *st, const rnn_stack_config *cfg,
         }
     }
     rnn__rng_seed(&st->rng, 0x5eed);
+    st->threads = 1;
     return RNN_OK;
 }
 
@@ -146,9 +147,12 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
         return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
     int with_mask = st->cfg.dropout > 0 && L > 1;
     size_t nseq = (size_t)(L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
+    size_t pack = rnn__rec_pack_count(cell, H);
+    pack = (pack + 15) & ~(size_t)15; /* keeps what follows 64-byte aligned */
     size_t total, part;
     if (!rnn__mul(&total, cache, (size_t)L * D) || !rnn__mul(&part, seq, nseq) ||
-        !rnn__add(&total, total, part) || !rnn__add(&total, total, scratch))
+        !rnn__add(&total, total, part) || !rnn__add(&total, total, scratch) ||
+        !rnn__add(&total, total, pack))
         return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
     if (total > SIZE_MAX / sizeof(float))
         return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
@@ -184,6 +188,8 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
     st->have_cache = 0;
 
     float *p = ws;
+    st->pack = p; /* first: the packed weights need 64-byte alignment */
+    p += pack;
     for (int i = 0; i < L * D; i++, p += cache)
         st->cache[i] = p;
     for (int l = 0; l + 1 < L; l++) {
@@ -253,7 +259,7 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
                              st->cache[l * D + d], st->scratch, in,
                              state_at(h0, l, d, st, B),
                              lstm ? state_at(c0, l, d, st, B) : NULL,
-                             st->params + st->dir_off[l * D + d]);
+                             st->params + st->dir_off[l * D + d], st->pack, st->threads);
         }
         if (dropout && l + 1 < L) {
             const float p = st->cfg.dropout, scale = 1.0f / (1.0f - p);
@@ -303,7 +309,8 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
                               st->params + st->dir_off[l * D + d],
                               up ? up + (size_t)d * H : NULL, DH,
                               state_at(dhn, l, d, st, B),
-                              lstm ? state_at(dcn, l, d, st, B) : NULL);
+                              lstm ? state_at(dcn, l, d, st, B) : NULL, st->pack,
+                              st->threads);
         }
         if (l > 0 && st->used_dropout) {
             const float *m = st->mask[l - 1];

@@ -35,6 +35,7 @@ typedef struct rnn__stack {
     float **out;    /* [L-1] outputs of inner layers (after dropout) */
     float **mask;   /* [L-1] dropout scales, or NULL */
     float *scratch;
+    float *pack;    /* recurrent weights packed for the per-step products */
     float *dbuf[2]; /* [T][B][D*H] upstream gradient ping-pong */
     int32_t *lengths; /* [cap_B] copy of the last forward's lengths */
 
@@ -43,6 +44,7 @@ typedef struct rnn__stack {
     const float *x;
 
     rnn__rng rng; /* dropout masks */
+    int threads;  /* at most this many threads per call (default 1) */
 } rnn__stack;
 
 /* Validates the config and computes the parameter layout; no workspace. */

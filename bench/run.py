@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""make bench: our engine and PyTorch on the same cases, in the same run.
+
+Runs every case of the matrix with `rnn bench` (1 and 2 threads) and with
+bench/torch_bench.py under each of PyTorch's thread settings (torch threads x
+OpenBLAS threads), takes PyTorch's best, and prints one table with both
+figures, the ratio and our fraction of the single-thread sgemm peak measured
+in the same run. Results also go to build/bench/results.json and a Markdown
+table to build/bench/results.md.
+
+  bench/run.py [--rnn build/rnn] [--quick] [--out build/bench]
+
+The machine is shared and noisy: every figure is a median of repetitions.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_SETTINGS = [(1, 1), (1, 2), (2, 1)]  # (torch threads, OpenBLAS threads); (2, 2) thrashes
+
+
+def run_json(cmd, env=None):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def case_args(c):
+    keys = ["cell", "layers", "hidden", "seq_len", "batch", "vocab", "embed", "input", "streams", "steps",
+            "iters"]
+    out = []
+    for k in keys:
+        if k in c:
+            out += ["--" + k.replace("_", "-"), str(c[k])]
+    return out
+
+
+def matrix(quick):
+    cases = []
+    hs = [256] if quick else [128, 256, 512]
+    cells = ["lstm"] if quick else ["lstm", "gru", "rnn"]
+    for cell in cells:
+        for h in hs:
+            steps = 6 if h == 512 else 10
+            cases.append({"kind": "train", "cell": cell, "layers": 2, "hidden": h, "seq_len": 64,
+                          "batch": 32, "vocab": 65, "steps": steps})
+    for cell in cells:
+        cases.append({"kind": "forward", "cell": cell, "layers": 2, "hidden": 256, "seq_len": 64,
+                      "batch": 32, "iters": 15})
+    for cell, i, h in ([("lstm", 64, 64)] if quick else
+                       [("lstm", 64, 64), ("lstm", 32, 32), ("lstm", 16, 64), ("gru", 64, 64)]):
+        cases.append({"kind": "stream", "cell": cell, "input": i, "hidden": h, "streams": 1, "steps": 20})
+    return cases
+
+
+def label(c):
+    if c["kind"] == "stream":
+        return f"stream {c['cell']} {c['input']}->{c['hidden']}, batch 1"
+    return f"{c['kind']} {c['layers']}x{c['cell']}-{c['hidden']}, T {c['seq_len']}, B {c['batch']}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rnn", default="build/rnn")
+    ap.add_argument("--quick", action="store_true", help="a few cases only")
+    ap.add_argument("--out", default="build/bench")
+    a = ap.parse_args()
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        sys.exit("bench/run.py: PyTorch is not importable by /usr/bin/python3; install Debian's "
+                 "python3-torch (the benchmark always runs the PyTorch peer)")
+    os.makedirs(a.out, exist_ok=True)
+    env_note = {k: os.environ.get(k, "(unset)") for k in ["OPENBLAS_CORETYPE", "OMP_NUM_THREADS"]}
+    t_start = time.time()
+    peak = run_json([a.rnn, "bench", "gemm", "--size", "2048", "--iters", "10"])
+    print(f"sgemm peak (2048^3, 1 thread, {peak['kernels']} kernels): {peak['gflops']:.1f} GFLOP/s",
+          flush=True)
+    results = []
+    for c in matrix(a.quick):
+        kind = c["kind"]
+        args = case_args({k: v for k, v in c.items() if k != "kind"})
+        r = {"case": c, "label": label(c)}
+        if kind == "stream":
+            r["ours"] = run_json([a.rnn, "bench", kind] + args)
+            r["torch"] = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind] + args,
+                                  {"OPENBLAS_NUM_THREADS": "1"})
+            r["ratio"] = r["torch"]["us_per_step"] / r["ours"]["us_per_step"]
+        else:
+            r["ours_1"] = run_json([a.rnn, "bench", kind, "--threads", "1"] + args)
+            r["ours_2"] = run_json([a.rnn, "bench", kind, "--threads", "2"] + args)
+            tor = []
+            for tt, bt in TORCH_SETTINGS:
+                t = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind,
+                              "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)})
+                tor.append(t)
+            r["torch_all"] = tor
+            r["torch_1"] = tor[0]
+            r["torch_best"] = max(tor, key=lambda t: t["tokens_per_s"])
+            ours_best = max(r["ours_1"]["tokens_per_s"], r["ours_2"]["tokens_per_s"])
+            r["ratio"] = ours_best / r["torch_best"]["tokens_per_s"]
+            r["ratio_1"] = r["ours_1"]["tokens_per_s"] / r["torch_1"]["tokens_per_s"]
+            r["scaling"] = r["ours_2"]["tokens_per_s"] / r["ours_1"]["tokens_per_s"]
+            r["peak_frac"] = r["ours_1"]["gflops"] / peak["gflops"]
+        results.append(r)
+        print(row_text(r), flush=True)
+
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "env": env_note, "sgemm_peak_gflops": peak["gflops"],
+            "kernels": peak["kernels"], "seconds": round(time.time() - t_start)}
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    md = markdown(results, meta)
+    with open(os.path.join(a.out, "results.md"), "w") as f:
+        f.write(md)
+    print()
+    print(md)
+
+
+def k(x):
+    return f"{x / 1e3:.1f}k"
+
+
+def row_text(r):
+    c = r["case"]
+    if c["kind"] == "stream":
+        return (f"{r['label']:<38} ours {r['ours']['us_per_step']:.3f} us  torch "
+                f"{r['torch']['us_per_step']:.2f} us  x{r['ratio']:.0f}")
+    tb = r["torch_best"]
+    return (f"{r['label']:<38} ours {k(r['ours_1']['tokens_per_s'])}/{k(r['ours_2']['tokens_per_s'])} tok/s "
+            f"(1/2 threads)  torch best {k(tb['tokens_per_s'])} (t{tb['threads']},blas{tb['blas_threads']})  "
+            f"x{r['ratio']:.2f}  2T/1T {r['scaling']:.2f}  peak {100 * r['peak_frac']:.0f}%  "
+            f"RSS {r['ours_1']['peak_rss_mb']:.0f}/{r['torch_1']['peak_rss_mb']:.0f} MB")
+
+
+def markdown(results, meta):
+    lines = [f"Run {meta['date']}, {meta['cpus']} CPUs, OPENBLAS_CORETYPE={meta['env']['OPENBLAS_CORETYPE']}, "
+             f"our kernels: {meta['kernels']}, single-thread sgemm peak {meta['sgemm_peak_gflops']:.1f} "
+             f"GFLOP/s (shared, noisy machine; medians).", "",
+             "| case | ours 1 thread | ours 2 threads | PyTorch 1 thread | PyTorch best (setting) | "
+             "ours best / PyTorch best | 2T/1T | % of sgemm peak (1T) | peak RSS ours / PyTorch |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        c = r["case"]
+        if c["kind"] == "stream":
+            continue
+        tb = r["torch_best"]
+        lines.append(f"| {r['label']} | {k(r['ours_1']['tokens_per_s'])} | {k(r['ours_2']['tokens_per_s'])} | "
+                     f"{k(r['torch_1']['tokens_per_s'])} | {k(tb['tokens_per_s'])} "
+                     f"(torch {tb['threads']}, BLAS {tb['blas_threads']}) | **{r['ratio']:.2f}x** | "
+                     f"{r['scaling']:.2f} | {100 * r['peak_frac']:.0f}% | "
+                     f"{r['ours_1']['peak_rss_mb']:.0f} / {r['torch_1']['peak_rss_mb']:.0f} MB |")
+    lines += ["", "| streaming step | ours | PyTorch (nn.*Cell, no_grad) | ratio |", "|---|---|---|---|"]
+    for r in results:
+        if r["case"]["kind"] == "stream":
+            lines.append(f"| {r['label']} | {r['ours']['us_per_step']:.3f} us | "
+                         f"{r['torch']['us_per_step']:.2f} us | {r['ratio']:.0f}x |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+/*
+ * cmd_bench.c -- `rnn bench`: measure without touching the disk and print
+ * one JSON line per case. `make bench` runs a matrix of cases beside the
+ * same cases in PyTorch (bench/torch_bench.py) and prints the ratios.
+ */
+#include "cli/cli.h"
+#include "cli/train_common.h"
+
+#include "core/core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static const char usage[] =
+    "usage: rnn bench train   --cell C --layers L --hidden H --seq-len T --batch B\n"
+    "                         [--vocab 65] [--embed E] [--steps N] [--threads N]\n"
+    "       rnn bench forward --cell C --layers L --hidden H --seq-len T --batch B\n"
+    "                         [--input I] [--iters N] [--threads N]\n"
+    "       rnn bench stream  --cell C --input I --hidden H [--layers L] [--streams S]\n"
+    "                         [--steps N]\n"
+    "       rnn bench gemm    [--size N] [--iters N]\n"
+    "\n"
+    "Measures speed on synthetic data (nothing is read or written) and prints one JSON\n"
+    "line: the median over the timed repetitions after a warm-up, and the process's\n"
+    "peak resident memory.\n"
+    "\n"
+    "  train    full training steps of a character model: embedding (vocab x embed, embed\n"
+    "           defaults to the hidden size), the stack, the dense head, softmax\n"
+    "           cross-entropy, backward, clipping (norm 5) and Adam; tokens/s = T*B/step\n"
+    "  forward  inference of the stack alone on [T, B, I] (I defaults to H); tokens/s\n"
+    "  stream   one time step of S independent streams (default 1) through the streaming\n"
+    "           API: microseconds per step\n"
+    "  gemm     single-thread sgemm of N x N x N (default 2048): GFLOP/s, the peak the\n"
+    "           other cases are compared with\n"
+    "\n"
+    "Cells: lstm, gru, rnn (tanh), rnn_relu. Threads default to all cores.\n";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+static int parse_cell(const char *name, rnn_cell *cell)
+{
+    if (strcmp(name, "lstm") == 0)
+        *cell = RNN_CELL_LSTM;
+    else if (strcmp(name, "gru") == 0)
+        *cell = RNN_CELL_GRU;
+    else if (strcmp(name, "rnn") == 0 || strcmp(name, "rnn_tanh") == 0)
+        *cell = RNN_CELL_RNN_TANH;
+    else if (strcmp(name, "rnn_relu") == 0)
+        *cell = RNN_CELL_RNN_RELU;
+    else
+        return cli_error("bench", CLI_EXIT_INPUT, "--cell: expected lstm, gru, rnn or rnn_relu, got '%s'",
+                         name);
+    return 0;
+}
+
+/* multiply-adds of one token through a layer stack's forward pass */
+static double stack_macs(rnn_cell cell, int I, int H, int L)
+{
+    double G = rnn_cell_gates(cell), macs = 0;
+    for (int l = 0; l < L; l++)
+        macs += G * H * ((l ? H : I) + H);
+    return macs;
+}
+
+static int bench_train(const char *cellname, int L, int H, int T, int B, int V, int E, int steps,
+                       int threads)
+{
+    rnn_cell cell;
+    int rc = parse_cell(cellname, &cell);
+    if (rc)
+        return rc;
+    if (E <= 0)
+        E = H;
+    rnn_model_config mc = {V, E, 0, cell, H, L, 0, 0.0f, V};
+    rnn_model *m;
+    rnn_error e;
+    rnn_status st = rnn_model_new(&m, &mc, 1, &e);
+    if (st)
+        return cli_fail_status("bench", st, e.msg);
+    rnn_model_set_threads(m, threads);
+    /* enough random tokens for warm-up + steps without wrapping the epoch */
+    size_t n = (size_t)(steps + 4) * T * B + B + 1;
+    int32_t *ids = malloc(n * sizeof *ids);
+    if (!ids) {
+        rnn_model_free(m);
+        return cli_error("bench", CLI_EXIT_INTERNAL, "out of memory");
+    }
+    uint64_t r = 12345;
+    for (size_t i = 0; i < n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)((r >> 33) % (uint64_t)V);
+    }
+    rnn_train_options o;
+    memset(&o, 0, sizeof o);
+    o.seq_len = T;
+    o.batch = B;
+    rnn_optim_defaults(&o.optim, RNN_OPT_ADAM);
+    o.lr = 2e-3;
+    o.clip_norm = 5;
+    rnn_trainer *t;
+    if ((st = rnn_lm_trainer_new(&t, m, &o, ids, n, NULL, 0, &e))) {
+        free(ids);
+        rnn_model_free(m);
+        return cli_fail_status("bench", st, e.msg);
+    }
+    double *times = malloc((size_t)steps * sizeof *times);
+    for (int i = 0; i < 3 + steps && !rc; i++) {
+        double t0 = now_s();
+        if ((st = rnn_trainer_step(t, NULL)))
+            rc = cli_fail_status("bench", st, rnn_trainer_errmsg(t));
+        if (i >= 3)
+            times[i - 3] = now_s() - t0;
+    }
+    if (!rc) {
+        double med = median(times, steps);
+        double macs = stack_macs(cell, E, H, L) + (double)H * V;
+        double gflops = 3.0 * 2.0 * macs * T * B / med / 1e9; /* backward ~ 2x forward */
+        printf("{\"case\": \"train\", \"cell\": \"%s\", \"layers\": %d, \"hidden\": %d, \"seq_len\": %d, "
+               "\"batch\": %d, \"vocab\": %d, \"embed\": %d, \"threads\": %d, \"steps\": %d, "
+               "\"step_ms\": %.3f, \"tokens_per_s\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f, "
+               "\"kernels\": \"%s\"}\n",
+               rnn_cell_name(cell), L, H, T, B, V, E, threads, steps, med * 1e3, T * B / med, gflops,
+               peak_rss_mb(), rnn__gemm_backend());
+    }
+    free(times);
+    rnn_trainer_free(t);
+    free(ids);
+    rnn_model_free(m);
+    return rc;
+}
+
+static int bench_forward(const char *cellname, int L, int H, int I, int T, int B, int iters,
+                         int threads)
+{
+    rnn_cell cell;
+    int rc = parse_cell(cellname, &cell);
+    if (rc)
+        return rc;
+    if (I <= 0)
+        I = H;
+    rnn_stack_config c = {cell, I, H, L, 0, 0.0f};
+    rnn_stack *s;
+    rnn_error e;
+    rnn_status st = rnn_stack_new(&s, &c, 1, &e);
+    if (st)
+        return cli_fail_status("bench", st, e.msg);
+    rnn_stack_set_threads(s, threads);
+    size_t nx = (size_t)T * B * I, ny = (size_t)T * B * H;
+    float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y);
+    double *times = malloc((size_t)iters * sizeof *times);
+    if (!x || !y || !times) {
+        rc = cli_error("bench", CLI_EXIT_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)sin((double)i * 0.37);
+    rnn_stack_reserve(s, T, B);
+    for (int i = 0; i < 3 + iters && !rc; i++) {
+        double t0 = now_s();
+        if ((st = rnn_stack_forward(s, y, NULL, NULL, x, NULL, NULL, NULL, T, B, 0)))
+            rc = cli_fail_status("bench", st, rnn_stack_errmsg(s));
+        if (i >= 3)
+            times[i - 3] = now_s() - t0;
+    }
+    if (!rc) {
+        double med = median(times, iters);
+        double gflops = 2.0 * stack_macs(cell, I, H, L) * T * B / med / 1e9;
+        printf("{\"case\": \"forward\", \"cell\": \"%s\", \"layers\": %d, \"hidden\": %d, \"input\": %d, "
+               "\"seq_len\": %d, \"batch\": %d, \"threads\": %d, \"iters\": %d, \"call_ms\": %.3f, "
+               "\"tokens_per_s\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f, \"kernels\": \"%s\"}\n",
+               rnn_cell_name(cell), L, H, I, T, B, threads, iters, med * 1e3, T * B / med, gflops,
+               peak_rss_mb(), rnn__gemm_backend());
+    }
+out:
+    free(x);
+    free(y);
+    free(times);
+    rnn_stack_free(s);
+    return rc;
+}
+
+static int bench_gemm(int N, int iters)
+{
+    size_t n = (size_t)N * N;
+    float *a = rnn__alloc_floats(n), *b = rnn__alloc_floats(n), *c = rnn__alloc_floats(n);
+    double *times = malloc((size_t)iters * sizeof *times);
+    if (!a || !b || !c || !times) {
+        rnn__free_floats(a);
+        rnn__free_floats(b);
+        rnn__free_floats(c);
+        free(times);
+        return cli_error("bench", CLI_EXIT_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        a[i] = (float)((i * 7) % 13) * 0.01f;
+        b[i] = (float)((i * 5) % 11) * 0.01f;
+    }
+    for (int i = 0; i < 2 + iters; i++) {
+        double t0 = now_s();
+        rnn__sgemm(0, 0, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+        if (i >= 2)
+            times[i - 2] = now_s() - t0;
+    }
+    double med = median(times, iters);
+    printf("{\"case\": \"gemm\", \"size\": %d, \"iters\": %d, \"ms\": %.3f, \"gflops\": %.2f, "
+           "\"kernels\": \"%s\"}\n",
+           N, iters, med * 1e3, 2.0 * N * (double)N * N / med / 1e9, rnn__gemm_backend());
+    rnn__free_floats(a);
+    rnn__free_floats(b);
+    rnn__free_floats(c);
+    free(times);
+    return 0;
+}
+
+
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *cell = "lstm";
+    int L = 1, H = 128, T = 64, B = 32, V = 65, E = 0, I = 0, steps = 20, iters = 20, S = 1,
+        size = 2048, threads = cli_default_threads();
+    cli_opt opts[] = {
+        {"cell", CLI_STR, &cell, 0, 0, 0},
+        {"layers", CLI_INT, &L, 1, 1000, 0},
+        {"hidden", CLI_INT, &H, 1, 1 << 16, 0},
+        {"seq-len", CLI_INT, &T, 1, 1 << 20, 0},
+        {"batch", CLI_INT, &B, 1, 1 << 20, 0},
+        {"vocab", CLI_INT, &V, 2, 1 << 20, 0},
+        {"embed", CLI_INT, &E, 1, 1 << 16, 0},
+        {"input", CLI_INT, &I, 1, 1 << 16, 0},
+        {"steps", CLI_INT, &steps, 1, 1 << 30, 0},
+        {"iters", CLI_INT, &iters, 1, 1 << 30, 0},
+        {"streams", CLI_INT, &S, 1, 1 << 20, 0},
+        {"size", CLI_INT, &size, 1, 1 << 14, 0},
+        {"threads", CLI_INT, &threads, 1, 1024, 0},
+        {0, 0, 0, 0, 0, 0},
+    };
+    const char *pos[1];
+    int np;
+    int rc = cli_parse("bench", argc, argv, opts, pos, 1, 1, &np, usage);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    cli_set_threads(threads);
+    if (strcmp(pos[0], "train") == 0)
+        return bench_train(cell, L, H, T, B, V, E, steps, threads);
+    if (strcmp(pos[0], "forward") == 0)
+        return bench_forward(cell, L, H, I, T, B, iters, threads);
+    if (strcmp(pos[0], "stream") == 0)
+        return cmd_bench_stream(cell, I > 0 ? I : H, H, L, S, steps);
+    if (strcmp(pos[0], "gemm") == 0)
+        return bench_gemm(size, iters);
+    return cli_error("bench", CLI_EXIT_INPUT, "unknown case '%s'; expected train, forward, stream or gemm",
+                     pos[0]);
+}

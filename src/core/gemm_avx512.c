@@ -1,0 +1,220 @@
+/*
+ * gemm_avx512.c -- SGEMM micro-kernels for AVX-512 (F, with FMA), compiled
+ * with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma (Makefile rule for
+ * this file only). Only called by gemm.c after __builtin_cpu_supports.
+ *
+ * Register tile: 12 rows x 32 columns of C = 24 zmm accumulators, 2 zmm for
+ * the current row of B (two 16-column panels), 1 for the broadcast of A: 27
+ * of 32 registers (14 rows, 28 accumulators, left too few and measured 15%
+ * slower). Per k step: 2 vector loads + 12 broadcast loads for 24 FMAs (12
+ * cycles on two 512-bit FMA pipes), so loads are never the bottleneck, and
+ * 24 independent accumulators cover the FMA latency (4 cycles x 2 pipes = 8
+ * needed). 12 rows divide the recurrent batch sizes poorly (32 = 11+11+10
+ * after balancing), but any tile of >= 4 rows still has >= 8 accumulators,
+ * so the balanced tiles lose nothing. Tiles of 1-3 rows (M <= 3: streaming
+ * inference) are 64 columns wide instead, and the 1-row tile also splits k
+ * over two accumulator sets, for 8 independent chains.
+ *
+ * In isolation (operands in L1/L2) the 12x32 kernel runs at 98% of the FMA
+ * peak; the C tile is prefetched at its start, since C is only touched after
+ * the k loop.
+ *
+ * Column edges use mask registers: B loads and C loads/stores past n are
+ * masked off (masked loads never fault), so B can be read in place.
+ */
+#include "core/gemm_internal.h"
+
+#if defined(RNN__GEMM_X86) && !(defined(__AVX512F__) && defined(__FMA__))
+/* gemm.c calls this file's functions on x86-64: it must be compiled with
+ * its ISA flags (the Makefile's per-file rule) */
+#error "compile gemm_avx512.c with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma"
+#endif
+
+#if defined(RNN__GEMM_X86) && defined(__AVX512F__) && defined(__FMA__)
+
+#include <immintrin.h>
+
+#define GEMM_FN(x) rnn__sgemm_avx512##x
+#define GEMM_MR 12
+#define GEMM_NR 32
+#define GEMM_WIDE_M 3
+#define GEMM_NR_WIDE 64
+/* Measured on Zen 5 (48 KB L1D, 1 MB L2), 2048^3: KC = 256 / 384 / 512 / 768
+ * gave 180 / 185 / 194 / 174 GFLOP/s. With KC = 512 the B micro-panel
+ * (512 x 32 floats = 64 KB) streams from L2 rather than sitting in L1, which
+ * costs nothing here (2 lines per 12 cycles), while the C tile is read and
+ * written half as often. MC: the A block (MC x KC = 480 KB) stays in L2. NC:
+ * the packed B block (KC x NC = 8 MB) in L3. */
+#define GEMM_KC 512
+#define GEMM_MC 240
+#define GEMM_NC 4096
+#define GEMM_SMALL_M 64
+#define GEMM_INPLACE_AT 1
+
+#define AI static inline __attribute__((always_inline))
+
+static inline __mmask16 col_mask(int n, int v)
+{
+    int r = n - 16 * v;
+    return r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? 0 : (__mmask16)((1u << r) - 1);
+}
+
+/* Where vector v of a B row is: panel v, or, when it is entirely past n,
+ * panel 0 again. Its lanes are all masked off then, but a masked load still
+ * costs a microcode assist (hundreds of cycles) when the address is on a
+ * page that is not mapped, as the memory just past a B buffer can be:
+ * measured 40% slower products on Zen 5 without this. */
+static inline ptrdiff_t panel_off(int n, int v, ptrdiff_t psb)
+{
+    return 16 * v < n ? v * psb : 0;
+}
+
+/* The tile, for compile-time MRc rows, NVc 16-column vectors; the loops
+ * over them unroll completely and acc[][] lives in registers. */
+AI void tile(const int MRc, const int NVc, const int arow, int k,
+             const float *a, ptrdiff_t sa, const float *b, ptrdiff_t rsb,
+             ptrdiff_t psb, float alpha, float beta, float *c,
+             ptrdiff_t ldc, int n)
+{
+    __m512 acc[GEMM_MR][4];
+    __mmask16 mk[4];
+    ptrdiff_t off[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < NVc; v++) {
+        mk[v] = col_mask(n, v);
+        off[v] = panel_off(n, v, psb);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MRc; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVc; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    /* C is read (and written) only after the k loop: start fetching it
+     * now so that the misses (rows ldc apart) overlap the FMAs. */
+#pragma GCC unroll 16
+    for (int i = 0; i < MRc; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVc; v++)
+            _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
+    /* ...but do not keep the 12 row addresses alive through the loop (the
+     * compiler would, and spill a B vector for lack of registers) */
+    __asm__("" : "+r"(c));
+    for (int kk = 0; kk < k; kk++) {
+        __m512 bv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < NVc; v++)
+            bv[v] = _mm512_maskz_loadu_ps(mk[v], b + off[v]);
+#pragma GCC unroll 16
+        for (int i = 0; i < MRc; i++) {
+            __m512 ai = _mm512_set1_ps(arow ? a[i * sa] : a[i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NVc; v++)
+                acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        b += rsb;
+        a += arow ? 1 : sa;
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MRc; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVc; v++) {
+            float *cp = c + i * ldc + 16 * v;
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], cp), r);
+            _mm512_mask_storeu_ps(cp, mk[v], r);
+        }
+}
+
+/* One row, k split over two accumulator sets (even/odd k) so that NVc = 4
+ * vectors still make 8 independent FMA chains. */
+AI void tile1(const int NVc, const int arow, int k, const float *a,
+              ptrdiff_t sa, const float *b, ptrdiff_t rsb, ptrdiff_t psb,
+              float alpha, float beta, float *c, int n)
+{
+    __m512 acc0[4], acc1[4];
+    __mmask16 mk[4];
+    ptrdiff_t off[4], sk = arow ? 1 : sa;
+#pragma GCC unroll 4
+    for (int v = 0; v < NVc; v++) {
+        mk[v] = col_mask(n, v);
+        off[v] = panel_off(n, v, psb);
+        acc0[v] = _mm512_setzero_ps();
+        acc1[v] = _mm512_setzero_ps();
+    }
+    int kk = 0;
+    for (; kk + 2 <= k; kk += 2) {
+        __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[sk]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVc; v++) {
+            acc0[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc0[v]);
+            acc1[v] = _mm512_fmadd_ps(a1, _mm512_maskz_loadu_ps(mk[v], b + rsb + off[v]), acc1[v]);
+        }
+        b += 2 * rsb;
+        a += 2 * sk;
+    }
+    if (kk < k) {
+        __m512 a0 = _mm512_set1_ps(a[0]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NVc; v++)
+            acc0[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc0[v]);
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 4
+    for (int v = 0; v < NVc; v++) {
+        float *cp = c + 16 * v;
+        __m512 r = _mm512_mul_ps(va, _mm512_add_ps(acc0[v], acc1[v]));
+        if (beta != 0)
+            r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], cp), r);
+        _mm512_mask_storeu_ps(cp, mk[v], r);
+    }
+}
+
+#define KARGS                                                                  \
+    int k, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t rsb,        \
+        ptrdiff_t psb, float alpha, float beta, float *c, ptrdiff_t ldc, int n
+typedef void kern_fn(KARGS);
+
+#define TILE(MRc, NVc, AR)                                                     \
+    static void tile_##AR##_##MRc##x##NVc(KARGS)                               \
+    {                                                                          \
+        tile(MRc, NVc, AR, k, a, sa, b, rsb, psb, alpha, beta, c, ldc, n);     \
+    }
+#define TILE1(NVc, AR)                                                         \
+    static void tile_##AR##_1x##NVc(KARGS)                                     \
+    {                                                                          \
+        (void)ldc;                                                             \
+        tile1(NVc, AR, k, a, sa, b, rsb, psb, alpha, beta, c, n);              \
+    }
+#define TILES(AR)                                                              \
+    TILE1(2, AR) TILE(2, 2, AR) TILE(3, 2, AR) TILE(4, 2, AR) TILE(5, 2, AR)   \
+    TILE(6, 2, AR) TILE(7, 2, AR) TILE(8, 2, AR) TILE(9, 2, AR)                \
+    TILE(10, 2, AR) TILE(11, 2, AR) TILE(12, 2, AR) TILE1(4, AR)               \
+    TILE(2, 4, AR) TILE(3, 4, AR)
+TILES(0)
+TILES(1)
+
+/* [arow][m] for tiles up to 32 columns; [arow][m] for 1-3 rows up to 64 */
+#define ROWS32(AR)                                                             \
+    {0, tile_##AR##_1x2, tile_##AR##_2x2, tile_##AR##_3x2, tile_##AR##_4x2,   \
+     tile_##AR##_5x2, tile_##AR##_6x2, tile_##AR##_7x2, tile_##AR##_8x2,       \
+     tile_##AR##_9x2, tile_##AR##_10x2, tile_##AR##_11x2, tile_##AR##_12x2}
+static kern_fn *const tiles32[2][GEMM_MR + 1] = {ROWS32(0), ROWS32(1)};
+static kern_fn *const tiles64[2][GEMM_WIDE_M + 1] = {
+    {0, tile_0_1x4, tile_0_2x4, tile_0_3x4},
+    {0, tile_1_1x4, tile_1_2x4, tile_1_3x4},
+};
+
+static void gemm_kernel(int m, int n, int k, int arow, const float *a,
+                        ptrdiff_t sa, const float *b, ptrdiff_t rsb,
+                        ptrdiff_t psb, float alpha, float beta, float *c,
+                        ptrdiff_t ldc)
+{
+    kern_fn *f = n > 32 ? tiles64[arow][m] : tiles32[arow][m];
+    f(k, a, sa, b, rsb, psb, alpha, beta, c, ldc, n);
+}
+
+#include "core/gemm_driver.h"
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * kernels.h -- the float pointwise kernels, compiled once per instruction
+ * set (portable x86-64 / other, AVX2+FMA, AVX-512) from kernels_isa.c and
+ * chosen at run time by what the CPU supports. Internal.
+ */
+#ifndef RNN_KERNELS_H
+#define RNN_KERNELS_H
+
+#include "core/core.h"
+
+/* Everything an optimizer update needs besides the arrays (see optim.c for
+ * how each value is derived from torch.optim's hyper-parameters). */
+typedef struct rnn__opt_args {
+    float wd, mu, neg_lr;        /* SGD, RMSprop */
+    int decay, momentum, nesterov, first;
+    int adamw;                   /* Adam */
+    float shrink, b1, one_b1, b2, one_b2, eps, bc2_sqrt, neg_step;
+    float alpha, one_alpha;      /* RMSprop */
+} rnn__opt_args;
+
+typedef struct rnn__kernels {
+    const char *name; /* "portable", "avx2", "avx512" */
+    /* one batch row of one time step; see gates_impl.h */
+    void (*lstm_fwd_row)(int H, float *g, float *h, float *c, const float *cp);
+    void (*lstm_bwd_row)(int H, float *g, float *dh, float *dc, const float *c, const float *cp);
+    void (*gru_fwd_row)(int H, float *g, float *hnp, float *h, const float *hh, const float *bn,
+                        const float *hp);
+    void (*gru_bwd_row)(int H, float *g, float *hnp, float *dh, const float *hp);
+    void (*rnn_fwd_row)(int H, int relu, const float *g, float *h);
+    void (*rnn_bwd_row)(int H, int relu, float *g, float *dh, const float *h);
+    /* softmax cross-entropy of one row: returns logsumexp(z) - z[t]; when d
+     * is not NULL writes scale*(softmax(z) - onehot(t)) (d may alias z) */
+    double (*xent_row)(float *d, const float *z, int V, int t, float scale);
+    /* optimizer updates of n elements (one slice of the parameters) */
+    void (*sgd)(float *p, const float *g, float *buf, size_t n, const rnn__opt_args *a);
+    void (*adam)(float *p, const float *g, float *m, float *v, size_t n, const rnn__opt_args *a);
+    void (*rmsprop)(float *p, const float *g, float *sq, float *buf, size_t n,
+                    const rnn__opt_args *a);
+    /* sum of squares in double, in a fixed order (8 interleaved partial sums
+     * combined pairwise), the same on every instruction set */
+    double (*sumsq)(const float *g, size_t n);
+} rnn__kernels;
+
+/* The best kernels for this CPU, or those named by $RNN_KERNELS
+ * (portable, avx2, avx512) when the CPU supports them. */
+const rnn__kernels *rnn__kernels_get(void);
+/* The kernels of that name if this CPU can run them, else NULL. */
+const rnn__kernels *rnn__kernels_by_name(const char *name);
+
+#endif

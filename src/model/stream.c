@@ -1,0 +1,250 @@
+/*
+ * stream.c -- streaming inference: one time step for S independent
+ * streams, nothing allocated per step.
+ *
+ * For RNN and LSTM layers the input and recurrent products are one product
+ * of [x_t, h_{t-1}] with the concatenated weights [W_ih | W_hh], whose
+ * transpose is packed once at creation for the GEMM kernels; the two
+ * biases are pre-summed. GRU keeps the two products apart (the reset gate
+ * multiplies W_hn h + b_hn only). States are double-buffered because the
+ * fused gate kernels read the old state while writing the new one.
+ */
+#include "model/model.h"
+
+#include "layers/kernels.h"
+#include "layers/layers.h"
+
+#include <string.h>
+
+typedef struct stream_layer {
+    int in, K;       /* input width; K = in + H (RNN/LSTM) or in (GRU)  */
+    float *w;        /* packed op(B) of [W_ih | W_hh]^T (K x GH), or W_ih^T (GRU) */
+    float *whh;      /* GRU: packed W_hh^T (H x GH) */
+    float *bias;     /* [GH]: b_ih + b_hh (GRU: b_ih, plus b_hr, b_hz) */
+    const float *bn; /* GRU: b_hn (points into `bias_n`) */
+    float *bias_n;   /* GRU: [H] copy of b_hn */
+} stream_layer;
+
+struct rnn_stream {
+    rnn_model_config cfg;
+    int S, H, G, GH, L, in0, O;
+    const rnn__kernels *kern;
+    stream_layer *layer;  /* [L] */
+    float *embed;         /* [V][E] copy (token models) */
+    float *head_w, *head_b; /* packed head^T (H x O), [O] */
+    float *h[2], *c[2];   /* [L][S][H] double-buffered states */
+    int cur;              /* which buffer holds the current state */
+    float *z;             /* [S][Kmax] concatenated inputs */
+    float *g, *gh, *hnp;  /* [S][GH], [S][GH], [S][H] */
+    float *x0;            /* [S][in0] the embedded tokens */
+};
+
+static float *packed_copy(int trans_b, int K, int N, const float *B, int ldb)
+{
+    float *p = rnn__alloc_floats(rnn__sgemm_pack_size(K, N));
+    if (p)
+        rnn__sgemm_pack_b(p, trans_b, K, N, B, ldb);
+    return p;
+}
+
+void rnn_stream_free(rnn_stream *s)
+{
+    if (!s)
+        return;
+    for (int l = 0; s->layer && l < s->L; l++) {
+        rnn__free_floats(s->layer[l].w);
+        rnn__free_floats(s->layer[l].whh);
+        rnn__free_floats(s->layer[l].bias);
+        rnn__free_floats(s->layer[l].bias_n);
+    }
+    rnn__free(s->layer);
+    rnn__free_floats(s->embed);
+    rnn__free_floats(s->head_w);
+    rnn__free_floats(s->head_b);
+    for (int k = 0; k < 2; k++) {
+        rnn__free_floats(s->h[k]);
+        rnn__free_floats(s->c[k]);
+    }
+    rnn__free_floats(s->z);
+    rnn__free_floats(s->g);
+    rnn__free_floats(s->gh);
+    rnn__free_floats(s->hnp);
+    rnn__free_floats(s->x0);
+    rnn__free(s);
+}
+
+rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn_error *err)
+{
+    *out = NULL;
+    if (m->cfg.bidirectional)
+        return rnn__fail(err, RNN_EINVAL, "a bidirectional model cannot be streamed "
+                         "(its reverse direction reads the future)");
+    if (streams < 1 || streams > (1 << 20))
+        return rnn__fail(err, RNN_EINVAL, "streams must be in 1..1048576, not %d", streams);
+    rnn_stream *s = rnn__calloc(1, sizeof *s);
+    if (!s)
+        return rnn__fail(err, RNN_ENOMEM, "out of memory");
+    const rnn_model_config *c = &m->cfg;
+    s->cfg = *c;
+    s->S = streams;
+    s->H = c->hidden_size;
+    s->G = rnn_cell_gates(c->cell);
+    s->GH = s->G * s->H;
+    s->L = c->num_layers;
+    s->in0 = m->in;
+    s->O = c->output_size;
+    s->kern = rnn__kernels_get();
+    const int gru = c->cell == RNN_CELL_GRU, S = streams, H = s->H, GH = s->GH;
+    s->layer = rnn__calloc((size_t)s->L, sizeof *s->layer);
+    if (!s->layer)
+        goto oom;
+    int kmax = 0;
+    for (int l = 0; l < s->L; l++) {
+        stream_layer *ly = &s->layer[l];
+        const float *w = m->stack.params + m->stack.dir_off[l];
+        int in = l == 0 ? m->in : H;
+        const float *w_ih = w, *w_hh = w + (size_t)GH * in, *b_ih = w_hh + (size_t)GH * H,
+                    *b_hh = b_ih + GH;
+        ly->in = in;
+        ly->bias = rnn__alloc_floats((size_t)GH);
+        if (!ly->bias)
+            goto oom;
+        if (gru) {
+            ly->K = in;
+            ly->w = packed_copy(1, in, GH, w_ih, in);
+            ly->whh = packed_copy(1, H, GH, w_hh, H);
+            ly->bias_n = rnn__alloc_floats((size_t)H);
+            if (!ly->w || !ly->whh || !ly->bias_n)
+                goto oom;
+            for (int j = 0; j < GH; j++)
+                ly->bias[j] = j < 2 * H ? b_ih[j] + b_hh[j] : b_ih[j];
+            memcpy(ly->bias_n, b_hh + 2 * H, sizeof(float) * (size_t)H);
+            ly->bn = ly->bias_n;
+        } else {
+            ly->K = in + H;
+            /* [W_ih | W_hh]: row j of the concatenation is w_ih row j, w_hh row j */
+            float *cat = rnn__alloc_floats((size_t)GH * ly->K);
+            if (!cat)
+                goto oom;
+            for (int j = 0; j < GH; j++) {
+                memcpy(cat + (size_t)j * ly->K, w_ih + (size_t)j * in, sizeof(float) * (size_t)in);
+                memcpy(cat + (size_t)j * ly->K + in, w_hh + (size_t)j * H, sizeof(float) * (size_t)H);
+            }
+            ly->w = packed_copy(1, ly->K, GH, cat, ly->K);
+            rnn__free_floats(cat);
+            if (!ly->w)
+                goto oom;
+            for (int j = 0; j < GH; j++)
+                ly->bias[j] = b_ih[j] + b_hh[j];
+        }
+        if (ly->K > kmax)
+            kmax = ly->K;
+    }
+    if (c->vocab_size > 0) {
+        size_t ne = (size_t)c->vocab_size * c->embed_size;
+        if (!(s->embed = rnn__alloc_floats(ne)))
+            goto oom;
+        memcpy(s->embed, m->params + m->off_embed, ne * sizeof(float));
+    }
+    s->head_w = packed_copy(1, H, s->O, m->params + m->off_head_w, H);
+    s->head_b = rnn__alloc_floats((size_t)s->O);
+    size_t ns = (size_t)s->L * S * H;
+    for (int k = 0; k < 2; k++) {
+        s->h[k] = rnn__alloc_floats(ns);
+        s->c[k] = rnn__alloc_floats(ns);
+    }
+    s->z = rnn__alloc_floats((size_t)S * kmax);
+    s->g = rnn__alloc_floats((size_t)S * GH);
+    s->gh = rnn__alloc_floats((size_t)S * GH);
+    s->hnp = rnn__alloc_floats((size_t)S * H);
+    s->x0 = rnn__alloc_floats((size_t)S * m->in);
+    if (!s->head_w || !s->head_b || !s->h[0] || !s->h[1] || !s->c[0] || !s->c[1] || !s->z ||
+        !s->g || !s->gh || !s->hnp || !s->x0)
+        goto oom;
+    memcpy(s->head_b, m->params + m->off_head_b, sizeof(float) * (size_t)s->O);
+    *out = s;
+    return RNN_OK;
+oom:
+    rnn_stream_free(s);
+    return rnn__fail(err, RNN_ENOMEM, "out of memory creating a stream of %d", streams);
+}
+
+void rnn_stream_reset(rnn_stream *s, int k)
+{
+    for (int b = 0; b < 2; b++)
+        for (int l = 0; l < s->L; l++)
+            for (int i = 0; i < s->S; i++)
+                if (k < 0 || i == k) {
+                    size_t o = ((size_t)l * s->S + i) * s->H;
+                    memset(s->h[b] + o, 0, sizeof(float) * (size_t)s->H);
+                    memset(s->c[b] + o, 0, sizeof(float) * (size_t)s->H);
+                }
+}
+
+float *rnn_stream_state(rnn_stream *s, int k, int layer, int which)
+{
+    if (k < 0 || k >= s->S || layer < 0 || layer >= s->L || which < 0 || which > 1)
+        return NULL;
+    float *base = which ? s->c[s->cur] : s->h[s->cur];
+    return base + ((size_t)layer * s->S + k) * s->H;
+}
+
+rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, const float *x)
+{
+    const int S = s->S, H = s->H, GH = s->GH;
+    const int lstm = s->cfg.cell == RNN_CELL_LSTM, gru = s->cfg.cell == RNN_CELL_GRU;
+    const int relu = s->cfg.cell == RNN_CELL_RNN_RELU;
+    const rnn__kernels *k = s->kern;
+    const float *in = x;
+    if (s->cfg.vocab_size > 0) {
+        if (!tokens)
+            return RNN_EINVAL;
+        for (int i = 0; i < S; i++) {
+            if (tokens[i] < 0 || tokens[i] >= s->cfg.vocab_size)
+                return RNN_EINVAL;
+            memcpy(s->x0 + (size_t)i * s->in0, s->embed + (size_t)tokens[i] * s->in0,
+                   sizeof(float) * (size_t)s->in0);
+        }
+        in = s->x0;
+    } else if (!x) {
+        return RNN_EINVAL;
+    }
+    const int cur = s->cur, nxt = cur ^ 1;
+    for (int l = 0; l < s->L; l++) {
+        const stream_layer *ly = &s->layer[l];
+        const size_t so = (size_t)l * S * H;
+        const float *hp = s->h[cur] + so, *cp = s->c[cur] + so;
+        float *ho = s->h[nxt] + so, *co = s->c[nxt] + so;
+        for (int i = 0; i < S; i++)
+            memcpy(s->g + (size_t)i * GH, ly->bias, sizeof(float) * (size_t)GH);
+        if (gru) {
+            rnn__sgemm_packed(S, GH, ly->K, 1.0f, in, ly->in, ly->w, 1.0f, s->g, GH);
+            rnn__sgemm_packed(S, GH, H, 1.0f, hp, H, ly->whh, 0.0f, s->gh, GH);
+            for (int i = 0; i < S; i++)
+                k->gru_fwd_row(H, s->g + (size_t)i * GH, s->hnp + (size_t)i * H, ho + (size_t)i * H,
+                               s->gh + (size_t)i * GH, ly->bn, hp + (size_t)i * H);
+        } else {
+            for (int i = 0; i < S; i++) {
+                float *zi = s->z + (size_t)i * ly->K;
+                memcpy(zi, in + (size_t)i * ly->in, sizeof(float) * (size_t)ly->in);
+                memcpy(zi + ly->in, hp + (size_t)i * H, sizeof(float) * (size_t)H);
+            }
+            rnn__sgemm_packed(S, GH, ly->K, 1.0f, s->z, ly->K, ly->w, 1.0f, s->g, GH);
+            for (int i = 0; i < S; i++) {
+                float *gi = s->g + (size_t)i * GH;
+                if (lstm)
+                    k->lstm_fwd_row(H, gi, ho + (size_t)i * H, co + (size_t)i * H, cp + (size_t)i * H);
+                else
+                    k->rnn_fwd_row(H, relu, gi, ho + (size_t)i * H);
+            }
+        }
+        in = ho;
+    }
+    s->cur = nxt;
+    if (out) {
+        for (int i = 0; i < S; i++)
+            memcpy(out + (size_t)i * s->O, s->head_b, sizeof(float) * (size_t)s->O);
+        rnn__sgemm_packed(S, s->O, H, 1.0f, in, H, s->head_w, 1.0f, out, s->O);
+    }
+    return RNN_OK;
+}

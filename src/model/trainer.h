@@ -1,0 +1,61 @@
+/*
+ * trainer.h -- the trainer's common part and the task interface. Internal.
+ *
+ * A trainer = a model, an optimizer and its schedule, step/epoch counters,
+ * plus a task that knows the data: how to run one batch forward and
+ * backward (leaving the gradients in the model), how to evaluate, and what
+ * extra state a checkpoint needs. Language models (streams, state carried)
+ * are one task; window regression and sequence classification are others.
+ */
+#ifndef RNN_TRAINER_H
+#define RNN_TRAINER_H
+
+#include "model/model.h"
+
+typedef struct rnn__task {
+    const char *name;
+    /* Called before batch 0 of every epoch (reset carried state, reshuffle). */
+    void (*epoch_start)(rnn_trainer *t);
+    /* One batch: batch index t->batch of epoch t->epoch. The gradients are
+     * zero on entry; leave dL/dparams in the model and the mean loss in *loss. */
+    rnn_status (*forward_backward)(rnn_trainer *t, double *loss);
+    /* Called after the update (carry the state forward). May be NULL. */
+    void (*after_step)(rnn_trainer *t);
+    /* Mean validation loss. */
+    rnn_status (*evaluate)(rnn_trainer *t, double *loss);
+    /* Extra tensors a checkpoint must hold to resume (at most 4). */
+    size_t (*save_extra)(rnn_trainer *t, rnn__st_entry *out);
+    /* Restores them from a checkpoint. */
+    rnn_status (*restore_extra)(rnn_trainer *t, const rnn__st *f, const char *path);
+    /* A hash of the data, so that resuming on other data is refused. */
+    uint64_t (*data_hash)(const rnn_trainer *t);
+    void (*free)(void *task_data);
+} rnn__task;
+
+struct rnn_trainer {
+    rnn_model *m;
+    rnn_train_options o;
+    rnn_optim *opt;
+    const rnn__task *task;
+    void *data; /* the task's */
+    int64_t batches_per_epoch;
+    int64_t tokens_per_step; /* for statistics */
+    int64_t step, epoch, batch;
+    double last_loss, last_norm, last_lr;
+    rnn_error err;
+};
+
+/* Allocates a trainer with its optimizer; the task data is owned from
+ * then on (freed by rnn_trainer_free, also on failure here). */
+rnn_status rnn__trainer_new(rnn_trainer **out, rnn_model *m, const rnn_train_options *o,
+                            const rnn__task *task, void *data, int64_t batches_per_epoch,
+                            int64_t tokens_per_step, rnn_error *err);
+/* Checks the options every task shares (lr, clipping). */
+rnn_status rnn__check_options(const rnn_train_options *o, rnn_error *err);
+/* 64-bit FNV-1a over bytes, for data hashes. */
+uint64_t rnn__fnv1a(uint64_t h, const void *data, size_t n);
+/* Copies an F32 tensor of exactly n elements from a checkpoint. */
+rnn_status rnn__copy_state(const rnn__st *f, const char *path, const char *name, float *dst,
+                           size_t n, rnn_error *err);
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * test_gemm.c -- every SGEMM path this machine has (avx512, avx2, portable,
+ * openblas; forced one after the other with RNN_GEMM) against a
+ * double-precision reference: all transpose cases, every size 1..67 in each
+ * dimension, large blocked sizes, padded leading dimensions, alpha/beta
+ * combinations (beta = 0 over NaN), the packed-B API for the recurrent
+ * shapes, and concurrent calls from two threads.
+ *
+ * Tolerance: a float dot product of K terms computed in any order (blocked,
+ * FMA or not) is within gamma_K * sum_k |a_ik b_kj| of the exact one, gamma_K
+ * = K u / (1 - K u) ~ K u, u = 2^-24 (Higham, Accuracy and Stability of
+ * Numerical Algorithms, 3.1); scaling by alpha and adding beta C add a few u
+ * more. So each element is checked against
+ *   |c - c_ref| <= 2 (K + 4) u (|alpha| sum_k |a_ik b_kj| + |beta c0_ij|)
+ * (a factor 2 of slack) -- a bound that holds whatever the kernel's summation
+ * order, yet catches any wrong or missing term (one term of a random
+ * product is typically ~1/K of the sum of magnitudes, far above K u of it).
+ */
+#include "test.h"
+
+#include "core/core.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define U 5.9604644775390625e-08 /* 2^-24 */
+
+typedef struct {
+    const char *env;  /* RNN_GEMM value */
+    const char *name; /* rnn__gemm_backend() when it is honoured */
+} path;
+
+static const path paths[] = {
+    {"avx512", "avx512"},
+    {"avx2", "avx2"},
+    {"portable", "portable"},
+    {"blas", "openblas"},
+};
+#define NPATHS (int)(sizeof paths / sizeof paths[0])
+
+/* Forces a path; returns 0 (and restores the default) if this machine or
+ * build does not have it. */
+static int use_path(int p)
+{
+    setenv("RNN_GEMM", paths[p].env, 1);
+    if (strcmp(rnn__gemm_backend(), paths[p].name) != 0) {
+        unsetenv("RNN_GEMM");
+        return 0;
+    }
+    return 1;
+}
+
+static void fill(float *a, size_t n, rnn__rng *r)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = rnn__rng_float(r) * 2 - 1;
+}
+
+static float *alloc_rand(size_t n, rnn__rng *r)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    fill(p, n, r);
+    return p;
+}
+
+/* Checks C (M x N, row stride ldc) against the double reference of
+ * alpha op(A) op(B) + beta C0, with the bound above; also that the padding
+ * columns between N and ldc are untouched (C0 there). Returns 1 if good. */
+static int check_gemm(const char *what, int ta, int tb, int M, int N, int K,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, const float *C0, const float *C,
+                      int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < ldc; j++) {
+            size_t ij = (size_t)i * ldc + j;
+            if (j >= N) {
+                if (memcmp(&C[ij], &C0[ij], sizeof(float)) != 0) {
+                    t_fail_at(__FILE__, __LINE__,
+                              "%s ta=%d tb=%d %dx%dx%d: wrote C[%d][%d] past N",
+                              what, ta, tb, M, N, K, i, j);
+                    return 0;
+                }
+                continue;
+            }
+            double s = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                double p = (double)(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                           (double)(tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+                s += p;
+                mag += fabs(p);
+            }
+            double ref = alpha * s, tol = fabs(alpha) * mag;
+            if (beta != 0) {
+                ref += (double)beta * C0[ij];
+                tol += fabs((double)beta * C0[ij]);
+            }
+            tol = 2 * (K + 4) * U * tol + 1e-30;
+            double got = C[ij];
+            if (!(fabs(got - ref) <= tol)) {
+                t_fail_at(__FILE__, __LINE__,
+                          "%s ta=%d tb=%d %dx%dx%d lda=%d ldb=%d ldc=%d alpha=%g "
+                          "beta=%g: C[%d][%d] = %.9g, expected %.9g (tol %.3g)",
+                          what, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, i,
+                          j, got, ref, tol);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* One product through rnn__sgemm with random operands, leading dimensions
+ * padded by pad_{a,b,c} and C pre-filled (NaN when beta == 0). */
+static int run_case(rnn__rng *r, int ta, int tb, int M, int N, int K,
+                    int pad_a, int pad_b, int pad_c, float alpha, float beta)
+{
+    int lda = (ta ? M : K) + pad_a, ldb = (tb ? K : N) + pad_b, ldc = N + pad_c;
+    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb;
+    size_t nc = (size_t)M * ldc;
+    float *A = alloc_rand(na, r), *B = alloc_rand(nb, r);
+    float *C0 = alloc_rand(nc, r), *C = malloc(sizeof(float) * (nc ? nc : 1));
+    if (beta == 0)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C0[(size_t)i * ldc + j] = NAN;
+    memcpy(C, C0, sizeof(float) * nc);
+    rnn__sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    int ok = check_gemm(rnn__gemm_backend(), ta, tb, M, N, K, alpha, A, lda, B,
+                        ldb, beta, C0, C, ldc);
+    free(A);
+    free(B);
+    free(C0);
+    free(C);
+    return ok;
+}
+
+static const float alphas[] = {1.0f, -0.75f, 2.0f};
+static const float betas[] = {0.0f, 1.0f, 0.5f, -1.5f};
+
+/* Every size 1..67 in each dimension (the other two random in 1..67), every
+ * transpose case, random paddings and alpha/beta. 67 > 64 crosses the
+ * skinny/packed-A threshold, and covers all tile remainders. */
+static void test_gemm_small_sizes(void)
+{
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        rnn__rng r;
+        rnn__rng_seed(&r, 100 + (uint64_t)p);
+        int bad = 0;
+        for (int t = 0; t < 4 && bad < 3; t++)
+            for (int dim = 0; dim < 3 && bad < 3; dim++)
+                for (int s = 1; s <= 67 && bad < 3; s++) {
+                    int d[3];
+                    for (int q = 0; q < 3; q++)
+                        d[q] = 1 + (int)rnn__rng_below(&r, 67);
+                    d[dim] = s;
+                    int pads[3];
+                    for (int q = 0; q < 3; q++)
+                        pads[q] = rnn__rng_below(&r, 3) ? 0 : (int)rnn__rng_below(&r, 9);
+                    float alpha = alphas[rnn__rng_below(&r, 3)];
+                    float beta = betas[rnn__rng_below(&r, 4)];
+                    bad += !run_case(&r, t >> 1, t & 1, d[0], d[1], d[2], pads[0],
+                                     pads[1], pads[2], alpha, beta);
+                }
+    }
+    unsetenv("RNN_GEMM");
+}
+
+/* Sizes that cross every cache block: K > KC (512) slices, M > MC (240)
+ * row blocks, N > NC (4096) column blocks, and skinny products whose
+ * transposed B is packed a stack buffer at a time. */
+static void test_gemm_large_sizes(void)
+{
+    static const int shapes[][3] = {
+        {300, 500, 700}, /* M, N, K */
+        {65, 4100, 3},
+        {33, 300, 600},
+        {1, 1000, 1100},
+        {3, 129, 513},
+        {250, 31, 1030},
+    };
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        rnn__rng r;
+        rnn__rng_seed(&r, 200 + (uint64_t)p);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int t = 0; t < 4; t++)
+                run_case(&r, t >> 1, t & 1, shapes[s][0], shapes[s][1],
+                         shapes[s][2], (int)s % 2 * 5, (int)s % 3, (int)s % 2 * 3,
+                         alphas[s % 3], betas[(s + (size_t)t) % 4]);
+    }
+    unsetenv("RNN_GEMM");
+}
+
+/* K == 0: C = beta C; alpha == 0: A and B not read (NaN there); M or N == 0:
+ * nothing touched. */
+static void test_gemm_degenerate(void)
+{
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        float A[6] = {NAN, NAN, NAN, NAN, NAN, NAN}, B[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+        float C[6] = {1, 2, 3, 4, 5, 6};
+        rnn__sgemm(0, 0, 2, 3, 0, 1, A, 1, B, 3, 2, C, 3);
+        for (int i = 0; i < 6; i++)
+            CHECK(C[i] == 2.0f * (float)(i + 1));
+        rnn__sgemm(1, 1, 2, 3, 2, 0, A, 2, B, 2, 0.5f, C, 3);
+        for (int i = 0; i < 6; i++)
+            CHECK(C[i] == (float)(i + 1));
+        float Cn[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+        rnn__sgemm(0, 1, 2, 3, 0, 1, A, 1, B, 1, 0, Cn, 3);
+        for (int i = 0; i < 6; i++)
+            CHECK(Cn[i] == 0.0f);
+        rnn__sgemm(0, 0, 0, 3, 2, 1, A, 2, B, 3, 0, Cn, 3);
+        rnn__sgemm(0, 0, 2, 0, 2, 1, A, 2, B, 3, 0, Cn, 3);
+        for (int i = 0; i < 6; i++)
+            CHECK(Cn[i] == 0.0f);
+    }
+    unsetenv("RNN_GEMM");
+}
+
+/* The packed API on the recurrent shapes: M = batch (1 = streaming), N =
+ * H, 3H, 4H (gates), K = H, both layouts of W, plus odd sizes. The buffer is
+ * allocated with exactly rnn__sgemm_pack_size floats (ASan would catch an
+ * overrun). */
+static int packed_case(rnn__rng *r, int M, int N, int K, int tb, float alpha,
+                       float beta)
+{
+    int lda = K + (M % 3), ldc = N + (M % 2) * 4, ldb = (tb ? K : N) + 1;
+    float *A = alloc_rand((size_t)M * lda, r);
+    float *B = alloc_rand((size_t)(tb ? N : K) * ldb, r);
+    float *C0 = alloc_rand((size_t)M * ldc, r), *C = malloc(sizeof(float) * (size_t)M * ldc);
+    size_t np = rnn__sgemm_pack_size(K, N);
+    CHECK(np >= (size_t)K * N);
+    float *P = malloc(sizeof(float) * np);
+    rnn__sgemm_pack_b(P, tb, K, N, B, ldb);
+    if (beta == 0)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                C0[(size_t)i * ldc + j] = NAN;
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+    rnn__sgemm_packed(M, N, K, alpha, A, lda, P, beta, C, ldc);
+    char what[64];
+    snprintf(what, sizeof what, "packed %s", rnn__gemm_backend());
+    int ok = check_gemm(what, 0, tb, M, N, K, alpha, A, lda, B, ldb, beta, C0, C, ldc);
+    free(A);
+    free(B);
+    free(C0);
+    free(C);
+    free(P);
+    return ok;
+}
+
+static void test_gemm_packed(void)
+{
+    static const int Ms[] = {1, 2, 3, 4, 5, 8, 13, 32, 64, 65};
+    static const int Hs[] = {32, 64, 100, 128};
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        rnn__rng r;
+        rnn__rng_seed(&r, 300 + (uint64_t)p);
+        int bad = 0;
+        for (size_t h = 0; h < sizeof Hs / sizeof Hs[0]; h++)
+            for (int g = 1; g <= 4; g++) {
+                if (g == 2)
+                    continue;
+                for (size_t m = 0; m < sizeof Ms / sizeof Ms[0] && bad < 3; m++)
+                    bad += !packed_case(&r, Ms[m], g * Hs[h], Hs[h], (int)(m + h) % 2,
+                                        alphas[m % 3], betas[(m + h) % 4]);
+            }
+        /* odd shapes, K past a cache block, and the streaming LSTM 64 -> 64 */
+        packed_case(&r, 1, 256, 64, 1, 1, 1);
+        packed_case(&r, 1, 256, 64, 0, 1, 0);
+        packed_case(&r, 7, 17, 3, 1, 1, 0.5f);
+        packed_case(&r, 1, 1, 1, 0, 1, 0);
+        packed_case(&r, 40, 1100, 530, 1, -1, 1);
+        packed_case(&r, 3, 70, 1030, 0, 1, 0);
+    }
+    unsetenv("RNN_GEMM");
+}
+
+/* A buffer packed under one path is used by that path even if RNN_GEMM
+ * changes before the product (the buffer records it). */
+static void test_gemm_packed_switch(void)
+{
+    rnn__rng r;
+    rnn__rng_seed(&r, 7);
+    int M = 5, N = 96, K = 40;
+    float *A = alloc_rand((size_t)M * K, &r), *B = alloc_rand((size_t)K * N, &r);
+    float *C = malloc(sizeof(float) * (size_t)M * N), *C0 = calloc((size_t)M * N, sizeof(float));
+    float *P = malloc(sizeof(float) * rnn__sgemm_pack_size(K, N));
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        rnn__sgemm_pack_b(P, 0, K, N, B, N);
+        for (int q = 0; q < NPATHS; q++) {
+            setenv("RNN_GEMM", paths[q].env, 1);
+            memset(C, 0, sizeof(float) * (size_t)M * N);
+            rnn__sgemm_packed(M, N, K, 1, A, K, P, 0, C, N);
+            check_gemm("packed/switch", 0, 0, M, N, K, 1, A, K, B, N, 0, C0, C, N);
+        }
+    }
+    unsetenv("RNN_GEMM");
+    free(A);
+    free(B);
+    free(C);
+    free(C0);
+    free(P);
+}
+
+/* ---- two threads on disjoint blocks of C ------------------------------- */
+
+typedef struct {
+    int M, N, K;
+    const float *A, *B, *P;
+    float *C;
+    int rows0, rows1; /* this thread's rows of C */
+    int packed;
+} job;
+
+static void *run_job(void *arg)
+{
+    const job *j = arg;
+    for (int rep = 0; rep < 3; rep++) {
+        /* a large product (malloc'ed packing buffers), a skinny one (stack
+         * buffer), and the packed product, each on this thread's rows */
+        int m = j->rows1 - j->rows0;
+        const float *a = j->A + (size_t)j->rows0 * j->K;
+        float *c = j->C + (size_t)j->rows0 * j->N;
+        if (j->packed)
+            rnn__sgemm_packed(m, j->N, j->K, 1, a, j->K, j->P, 0, c, j->N);
+        else
+            rnn__sgemm(0, 1, m, j->N, j->K, 1, a, j->K, j->B, j->K, 0, c, j->N);
+    }
+    return NULL;
+}
+
+static void test_gemm_threads(void)
+{
+    static const int shapes[][3] = {{400, 300, 600}, {40, 512, 128}};
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        rnn__rng r;
+        rnn__rng_seed(&r, 400 + (uint64_t)p);
+        for (int s = 0; s < 2; s++)
+            for (int packed = 0; packed < 2; packed++) {
+                int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                float *A = alloc_rand((size_t)M * K, &r), *B = alloc_rand((size_t)N * K, &r);
+                float *P = malloc(sizeof(float) * rnn__sgemm_pack_size(K, N));
+                rnn__sgemm_pack_b(P, 1, K, N, B, K);
+                float *Cs = malloc(sizeof(float) * (size_t)M * N);
+                float *Ct = malloc(sizeof(float) * (size_t)M * N);
+                job halves[2] = {{M, N, K, A, B, P, Ct, 0, M / 2 + 3, packed},
+                                 {M, N, K, A, B, P, Ct, M / 2 + 3, M, packed}};
+                pthread_t th[2];
+                for (int t = 0; t < 2; t++)
+                    CHECK(pthread_create(&th[t], NULL, run_job, &halves[t]) == 0);
+                for (int t = 0; t < 2; t++)
+                    pthread_join(th[t], NULL);
+                /* same blocking per row block, so the same bits: compare the
+                 * threaded result with the serial one computed row block by
+                 * row block too */
+                job ser2[2] = {halves[0], halves[1]};
+                ser2[0].C = ser2[1].C = Cs;
+                run_job(&ser2[0]);
+                run_job(&ser2[1]);
+                CHECK_MSG(memcmp(Cs, Ct, sizeof(float) * (size_t)M * N) == 0,
+                          "%s %s %dx%dx%d: threaded result differs from serial",
+                          rnn__gemm_backend(), packed ? "packed" : "sgemm", M, N, K);
+                free(A);
+                free(B);
+                free(P);
+                free(Cs);
+                free(Ct);
+            }
+    }
+    unsetenv("RNN_GEMM");
+}
+
+/* The backend names and the fallback for an unknown request. */
+static void test_gemm_backend_names(void)
+{
+    unsetenv("RNN_GEMM");
+    const char *def = rnn__gemm_backend();
+    CHECK(strcmp(def, "avx512") == 0 || strcmp(def, "avx2") == 0 ||
+          strcmp(def, "portable") == 0 || strcmp(def, "openblas") == 0);
+    setenv("RNN_GEMM", "no-such-kernel", 1);
+    CHECK(strcmp(rnn__gemm_backend(), def) == 0);
+    setenv("RNN_GEMM", "portable", 1);
+    CHECK(strcmp(rnn__gemm_backend(), "portable") == 0);
+    unsetenv("RNN_GEMM");
+    int n = 0;
+    for (int p = 0; p < NPATHS; p++)
+        if (use_path(p)) {
+            printf("  gemm path available: %s\n", paths[p].name);
+            n++;
+        }
+    unsetenv("RNN_GEMM");
+    CHECK(n >= 1);
+}
+
+void suite_gemm(void);
+void suite_gemm(void)
+{
+    RUN(test_gemm_backend_names);
+    RUN(test_gemm_degenerate);
+    RUN(test_gemm_small_sizes);
+    RUN(test_gemm_large_sizes);
+    RUN(test_gemm_packed);
+    RUN(test_gemm_packed_switch);
+    RUN(test_gemm_threads);
+}

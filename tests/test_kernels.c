@@ -1,0 +1,116 @@
+/*
+ * test_kernels.c -- every set of pointwise kernels this CPU can run
+ * (portable, AVX2, AVX-512) against the portable one on the same inputs,
+ * for every cell, forward and backward, including sizes that are not a
+ * multiple of the vector width and extreme pre-activations.
+ */
+#include "test.h"
+
+#include "layers/kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fill(float *a, int n, rnn__rng *r, float scale)
+{
+    for (int i = 0; i < n; i++)
+        a[i] = (float)rnn__rng_normal(r) * scale;
+}
+
+static void compare(const rnn__kernels *k, const rnn__kernels *p, int H)
+{
+    rnn__rng r;
+    rnn__rng_seed(&r, (uint64_t)H);
+    enum { MAXH = 300 };
+    float g0[4 * MAXH], g1[4 * MAXH], h0[MAXH], h1[MAXH], c0[MAXH], c1[MAXH], cp[MAXH];
+    float dh0[MAXH], dh1[MAXH], dc0[MAXH], dc1[MAXH], hnp0[MAXH], hnp1[MAXH], hh[3 * MAXH];
+    float bn[MAXH], hp[MAXH];
+    char what[96];
+    /* scale 4: pre-activations well into the saturated range too */
+    fill(g0, 4 * H, &r, 4.0f);
+    g0[0] = 60.0f; /* extremes */
+    g0[1] = -60.0f;
+    fill(cp, H, &r, 1.0f);
+    fill(hh, 3 * H, &r, 1.0f);
+    fill(bn, H, &r, 0.5f);
+    fill(hp, H, &r, 0.8f);
+
+    memcpy(g1, g0, sizeof g0);
+    p->lstm_fwd_row(H, g0, h0, c0, cp);
+    k->lstm_fwd_row(H, g1, h1, c1, cp);
+    snprintf(what, sizeof what, "%s lstm fwd H=%d h", k->name, H);
+    t_allclose(what, h1, h0, (size_t)H, 1e-6, 1e-5);
+    t_allclose(what, c1, c0, (size_t)H, 1e-6, 1e-5);
+    t_allclose(what, g1, g0, (size_t)4 * H, 1e-6, 1e-5);
+    fill(dh0, H, &r, 1.0f);
+    fill(dc0, H, &r, 1.0f);
+    memcpy(dh1, dh0, sizeof dh0);
+    memcpy(dc1, dc0, sizeof dc0);
+    p->lstm_bwd_row(H, g0, dh0, dc0, c0, cp);
+    k->lstm_bwd_row(H, g1, dh1, dc1, c1, cp);
+    snprintf(what, sizeof what, "%s lstm bwd H=%d", k->name, H);
+    t_allclose(what, g1, g0, (size_t)4 * H, 1e-6, 1e-5);
+    t_allclose(what, dc1, dc0, (size_t)H, 1e-6, 1e-5);
+
+    fill(g0, 3 * H, &r, 3.0f);
+    memcpy(g1, g0, sizeof g0);
+    p->gru_fwd_row(H, g0, hnp0, h0, hh, bn, hp);
+    k->gru_fwd_row(H, g1, hnp1, h1, hh, bn, hp);
+    snprintf(what, sizeof what, "%s gru fwd H=%d", k->name, H);
+    t_allclose(what, h1, h0, (size_t)H, 1e-6, 1e-5);
+    fill(dh0, H, &r, 1.0f);
+    memcpy(dh1, dh0, sizeof dh0);
+    p->gru_bwd_row(H, g0, hnp0, dh0, hp);
+    k->gru_bwd_row(H, g1, hnp1, dh1, hp);
+    snprintf(what, sizeof what, "%s gru bwd H=%d", k->name, H);
+    t_allclose(what, g1, g0, (size_t)3 * H, 1e-6, 1e-5);
+    t_allclose(what, hnp1, hnp0, (size_t)H, 1e-6, 1e-5);
+    t_allclose(what, dh1, dh0, (size_t)H, 1e-6, 1e-5);
+
+    for (int relu = 0; relu < 2; relu++) {
+        fill(g0, H, &r, 2.0f);
+        memcpy(g1, g0, sizeof g0);
+        p->rnn_fwd_row(H, relu, g0, h0);
+        k->rnn_fwd_row(H, relu, g1, h1);
+        snprintf(what, sizeof what, "%s rnn relu=%d fwd H=%d", k->name, relu, H);
+        t_allclose(what, h1, h0, (size_t)H, 1e-6, 1e-5);
+        fill(dh0, H, &r, 1.0f);
+        memcpy(dh1, dh0, sizeof dh0);
+        p->rnn_bwd_row(H, relu, g0, dh0, h0);
+        k->rnn_bwd_row(H, relu, g1, dh1, h1);
+        t_allclose(what, g1, g0, (size_t)H, 1e-6, 1e-5);
+    }
+
+    fill(g0, H, &r, 5.0f);
+    memcpy(g1, g0, sizeof g0);
+    double l0 = p->xent_row(g0, g0, H, H / 2, 0.25f), l1 = k->xent_row(g1, g1, H, H / 2, 0.25f);
+    CHECK_NEAR(l1, l0, 1e-5 * (1 + fabs(l0)));
+    snprintf(what, sizeof what, "%s xent H=%d", k->name, H);
+    t_allclose(what, g1, g0, (size_t)H, 1e-7, 1e-5);
+}
+
+static void test_fast_kernels_match_portable(void)
+{
+    const rnn__kernels *p = rnn__kernels_by_name("portable");
+    const char *names[] = {"portable", "avx2", "avx512"};
+    int ran = 0;
+    CHECK(p != NULL);
+    for (int i = 0; i < 3; i++) {
+        const rnn__kernels *k = rnn__kernels_by_name(names[i]);
+        if (!k)
+            continue; /* this CPU cannot run it: nothing to compare */
+        ran++;
+        int sizes[] = {1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100, 257, 300};
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            compare(k, p, sizes[s]);
+    }
+    CHECK(ran >= 1);
+    printf("  kernels compared on this CPU: %d (best: %s)\n", ran, rnn__kernels_get()->name);
+}
+
+void suite_kernels(void);
+void suite_kernels(void)
+{
+    RUN(test_fast_kernels_match_portable);
+}

@@ -1,0 +1,89 @@
+/*
+ * test_stream.c -- the streaming API step by step equals the model's
+ * whole-sequence forward, for every cell, stacked layers, token and feature
+ * models, several streams; reset and state access; the weights are its own
+ * copy (the model can be freed).
+ */
+#include "test.h"
+
+#include "core/core.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check_cell(rnn_cell cell, int tokens)
+{
+    enum { T = 6, S = 3, I = 5, H = 20, L = 2, V = 7, O = 4 };
+    rnn_model_config c = {tokens ? V : 0, tokens ? 6 : 0, tokens ? 0 : I, cell, H, L, 0, 0.0f,
+                          tokens ? V : O};
+    const int Oc = tokens ? V : O, In = tokens ? 6 : I;
+    (void)In;
+    rnn_model *m;
+    rnn_error e;
+    CHECK_OK(rnn_model_new(&m, &c, 11, &e));
+    rnn__rng r;
+    rnn__rng_seed(&r, 2);
+    float x[T * S * I];
+    int32_t tok[T * S];
+    for (int i = 0; i < T * S * I; i++)
+        x[i] = (float)rnn__rng_normal(&r);
+    for (int i = 0; i < T * S; i++)
+        tok[i] = (int32_t)rnn__rng_below(&r, V);
+    float ref[T * S * V];
+    CHECK_OK(rnn_model_forward(m, ref, NULL, NULL, tokens ? tok : NULL, tokens ? NULL : x, NULL,
+                               NULL, NULL, T, S, 0));
+    rnn_stream *st;
+    CHECK_OK(rnn_stream_new(&st, m, S, &e));
+    rnn_model_free(m); /* the stream must not need it any more */
+    float out[S * V];
+    char what[64];
+    for (int t = 0; t < T; t++) {
+        CHECK_OK(rnn_stream_step(st, out, tokens ? tok + t * S : NULL, tokens ? NULL : x + t * S * I));
+        snprintf(what, sizeof what, "%s %s step %d", rnn_cell_name(cell), tokens ? "tokens" : "features", t);
+        t_allclose(what, out, ref + t * S * Oc, (size_t)S * Oc, 1e-5, 1e-4);
+    }
+    /* resetting stream 1 makes it start again, the others go on */
+    float *h1 = rnn_stream_state(st, 1, L - 1, 0);
+    CHECK(h1 != NULL && rnn_stream_state(st, S, 0, 0) == NULL);
+    rnn_stream_reset(st, 1);
+    CHECK(h1[0] == 0.0f && rnn_stream_state(st, 1, 0, 0)[H - 1] == 0.0f);
+    CHECK_OK(rnn_stream_step(st, out, tokens ? tok : NULL, tokens ? NULL : x));
+    snprintf(what, sizeof what, "%s after reset", rnn_cell_name(cell));
+    t_allclose(what, out + Oc, ref + Oc, (size_t)Oc, 1e-5, 1e-4); /* stream 1 = step 0 again */
+    rnn_stream_free(st);
+}
+
+static void test_stream_equals_forward(void)
+{
+    for (int cell = 0; cell < 4; cell++) {
+        check_cell((rnn_cell)cell, 0);
+        check_cell((rnn_cell)cell, 1);
+    }
+}
+
+static void test_stream_refuses(void)
+{
+    rnn_model_config c = {0, 0, 3, RNN_CELL_GRU, 4, 1, 1, 0.0f, 2};
+    rnn_model *m;
+    rnn_stream *s = NULL;
+    rnn_error e;
+    CHECK_OK(rnn_model_new(&m, &c, 1, &e));
+    CHECK(rnn_stream_new(&s, m, 1, &e) == RNN_EINVAL);
+    CHECK(strstr(e.msg, "bidirectional") != NULL);
+    rnn_model_free(m);
+    c.bidirectional = 0;
+    CHECK_OK(rnn_model_new(&m, &c, 1, &e));
+    CHECK(rnn_stream_new(&s, m, 0, &e) == RNN_EINVAL);
+    CHECK_OK(rnn_stream_new(&s, m, 2, &e));
+    CHECK(rnn_stream_step(s, NULL, NULL, NULL) == RNN_EINVAL); /* a feature model needs x */
+    rnn_stream_free(s);
+    rnn_model_free(m);
+}
+
+void suite_stream(void);
+void suite_stream(void)
+{
+    RUN(test_stream_equals_forward);
+    RUN(test_stream_refuses);
+}
