@@ -107,7 +107,9 @@ const char *rnn_stack_errmsg(const rnn_stack *s);
 typedef enum rnn_init {
     RNN_INIT_PYTORCH = 0,    /* U(-1/sqrt(H), 1/sqrt(H))                       */
     RNN_INIT_XAVIER = 1,     /* U(-a, a), a = sqrt(6 / (fan_in + fan_out))    */
-    RNN_INIT_ORTHOGONAL = 2  /* orthogonal (per gate block for weight_hh)     */
+    RNN_INIT_ORTHOGONAL = 2, /* orthogonal (per gate block for weight_hh)     */
+    RNN_INIT_IDENTITY = 3    /* identity per gate block (weight_hh; with relu
+                                and zero biases: IRNN, Le et al. 2015)         */
 } rnn_init;
 
 typedef struct rnn_init_options {
@@ -173,8 +175,8 @@ void rnn_stack_set_threads(rnn_stack *s, int n);
 /* A named parameter: a view into the stack's flat buffers. */
 typedef struct rnn_tensor {
     const char *name; /* PyTorch name, e.g. "weight_hh_l0_reverse" */
-    int ndim;         /* 1 or 2 */
-    int64_t shape[2];
+    int ndim;         /* 1 to 4 */
+    int64_t shape[4]; /* unused dimensions are 0 */
     size_t numel;
     float *data; /* parameter values */
     float *grad; /* accumulated gradient, same shape */
@@ -192,12 +194,29 @@ float *rnn_stack_grads(rnn_stack *s, size_t *count);
 /* Models: input -> recurrent stack -> dense head, one flat buffer.    */
 /* ------------------------------------------------------------------ */
 
+/* How the head reads the recurrent stack's outputs. */
+typedef enum rnn_readout {
+    RNN_READOUT_STEPS = 0,    /* at every step: out [T][B][O] (many-to-many)      */
+    RNN_READOUT_LAST = 1,     /* h_n of the top layer, both directions: out [B][O] */
+    RNN_READOUT_MEAN = 2,     /* mean of the top outputs over the valid steps      */
+    RNN_READOUT_MAX = 3,      /* their elementwise maximum                         */
+    RNN_READOUT_ATTENTION = 4 /* an attention-weighted sum of them (additive
+                                 attention: score_t = v . tanh(W y_t + b))         */
+} rnn_readout;
+
 /* PyTorch equivalent (parameter names in brackets):
  *   tokens: nn.Embedding(vocab_size, embed_size)            [embed.weight]
- *   rnn:    nn.RNN/LSTM/GRU(embed_size or input_size, hidden_size,
- *           num_layers, bidirectional, dropout)             [rnn.weight_ih_l0, ...]
+ *   condition: nn.Embedding(cond_classes, cond_size), concatenated to every
+ *           step's input (one-to-many generation)           [cond.weight]
+ *   conv:   nn.Conv1d(in, conv_filters, conv_kernel, dilation=conv_dilation,
+ *           padding=(k-1)*d), first T outputs (causal), then ReLU
+ *                                                           [conv.weight, conv.bias]
+ *   rnn:    nn.RNN/LSTM/GRU(.., hidden_size, num_layers, bidirectional, dropout)
+ *                                                           [rnn.weight_ih_l0, ...]
+ *   attention (readout ATTENTION): nn.Linear(D*hidden, D*hidden) + a vector
+ *                                                           [attn.weight, attn.bias, attn.v]
  *   head:   nn.Linear(D * hidden_size, output_size)         [head.weight, head.bias]
- * applied at every time step: out[t] = head(rnn(input)[t]). */
+ * Fields added after output_size default to 0 (no condition, no conv, STEPS). */
 typedef struct rnn_model_config {
     int vocab_size;  /* > 0: the input is token ids through an embedding */
     int embed_size;  /*      embedding width (vocab_size > 0)            */
@@ -207,7 +226,10 @@ typedef struct rnn_model_config {
     int num_layers;
     int bidirectional;
     float dropout;
-    int output_size; /* head outputs per step (the vocabulary for a LM)  */
+    int output_size; /* head outputs (per step, or per sequence)         */
+    rnn_readout readout;
+    int conv_filters, conv_kernel, conv_dilation; /* 0: no convolution   */
+    int cond_classes, cond_size;                  /* 0: no condition     */
 } rnn_model_config;
 
 typedef struct rnn_model rnn_model;
@@ -223,18 +245,31 @@ const char *rnn_model_errmsg(const rnn_model *m);
 /* Floats of one recurrent state (h or c): D*L*B*H. */
 size_t rnn_model_state_size(const rnn_model *m, int B);
 
-/* Forward over a sequence: out [T][B][output_size].
- * Token models read tokens [T][B] (ids in 0..vocab_size-1) and ignore x;
- * feature models read x [T][B][input_size] (kept until backward).
- * h0/c0, hn/cn, lengths and training as for rnn_stack_forward. */
+/* One batch of sequences for rnn_model_forward_batch. */
+typedef struct rnn_batch {
+    int T, B;
+    const int32_t *tokens;  /* [T][B] ids (token models)                    */
+    const float *x;         /* [T][B][input_size] (feature models)           */
+    const int32_t *lengths; /* [B] in 1..T, or NULL = all T                  */
+    const int32_t *cond;    /* [B] condition ids (cond_classes > 0)          */
+    const float *h0, *c0;   /* [D*L][B][H] or NULL = zeros                   */
+} rnn_batch;
+
+/* Forward: out is [T][B][output_size] for RNN_READOUT_STEPS, else
+ * [B][output_size]. hn/cn [D*L][B][H] may be NULL. The inputs must stay
+ * unchanged until backward. */
+rnn_status rnn_model_forward_batch(rnn_model *m, float *out, float *hn,
+                                   float *cn, const rnn_batch *batch,
+                                   int training);
+/* The same for a model without a condition. */
 rnn_status rnn_model_forward(rnn_model *m, float *out, float *hn, float *cn,
                              const int32_t *tokens, const float *x,
                              const float *h0, const float *c0,
                              const int32_t *lengths, int T, int B,
                              int training);
-/* Backward through the last training forward: dout [T][B][output_size]
- * (NULL = zeros), dhn/dcn (NULL = zeros); accumulates every gradient. dx
- * (feature models, [T][B][input_size]) may be NULL. */
+/* Backward through the last training forward: dout shaped like out (NULL =
+ * zeros), dhn/dcn (NULL = zeros); accumulates every gradient. dx (feature
+ * models, [T][B][input_size]) may be NULL. */
 rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout,
                               const float *dhn, const float *dcn);
 void rnn_model_zero_grad(rnn_model *m);
@@ -432,6 +467,52 @@ int rnn_sample_token(const float *logits, int V, double temperature,
                      int top_k, double top_p, uint64_t *rng_state);
 
 /* ------------------------------------------------------------------ */
+/* Supervised sequences: classification, labelling, regression.        */
+/* ------------------------------------------------------------------ */
+
+typedef enum rnn_loss {
+    RNN_LOSS_XENT = 0,  /* softmax cross-entropy against class ids        */
+    RNN_LOSS_MSE = 1,   /* mean squared error against float targets       */
+    RNN_LOSS_MAE = 2,   /* mean absolute error                            */
+    RNN_LOSS_HUBER = 3  /* Huber (smooth L1, delta 1), as torch's HuberLoss */
+} rnn_loss;
+
+/* n sequences padded to T steps, row-major by sequence. Targets follow the
+ * model's readout: per sequence ([n] class ids or [n][O] values) for the
+ * pooled readouts, per step ([n][T] class ids, -1 = no target, or
+ * [n][T][O] values) for RNN_READOUT_STEPS. */
+typedef struct rnn_dataset {
+    int n, T;
+    const int32_t *lengths; /* [n] in 1..T, or NULL = all T                */
+    const int32_t *tokens;  /* [n][T] (token models)                        */
+    const float *x;         /* [n][T][input_size] (feature models)          */
+    const int32_t *cond;    /* [n] condition ids, or NULL                   */
+    const int32_t *labels;  /* class targets (RNN_LOSS_XENT)                */
+    const float *y;         /* value targets (regression losses)            */
+} rnn_dataset;
+
+/* A trainer that, every epoch, shuffles the training sequences (the order
+ * depends only on the seed and the epoch, so runs resume bitwise) and steps
+ * through them `batch` at a time (the last batch may be smaller), each batch
+ * as long as its longest sequence. The datasets must outlive the trainer;
+ * val may be NULL. seq_len in the options is not used. */
+rnn_status rnn_seq_trainer_new(rnn_trainer **out, rnn_model *m,
+                               const rnn_train_options *options, rnn_loss loss,
+                               const rnn_dataset *train, const rnn_dataset *val,
+                               rnn_error *err);
+
+/* The model's outputs for every sequence of d (inference, in batches of
+ * `batch`): out is [n][O] for pooled readouts, [n][T][O] for STEPS (zero
+ * past each sequence's end). */
+rnn_status rnn_model_predict(rnn_model *m, float *out, const rnn_dataset *d,
+                             int batch, rnn_error *err);
+
+/* The mean loss of predictions out (shaped as for rnn_model_predict)
+ * against d's targets. */
+double rnn_dataset_loss(const rnn_model *m, rnn_loss loss, const float *out,
+                        const rnn_dataset *d);
+
+/* ------------------------------------------------------------------ */
 /* Streaming inference: one step at a time, S independent streams.     */
 /* ------------------------------------------------------------------ */
 
@@ -455,6 +536,8 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens,
 /* The state of stream k: h (which = 0) or c (which = 1, LSTM) of `layer`,
  * H floats; writable, e.g. to start from a given state. */
 float *rnn_stream_state(rnn_stream *s, int k, int layer, int which);
+/* Models with a condition: the condition id of stream k (default 0). */
+rnn_status rnn_stream_set_condition(rnn_stream *s, int k, int cond);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -21,6 +21,7 @@
     X(fixtures)   \
     X(train)      \
     X(stream)     \
+    X(models)     \
     X(cli)        \
     X(optim)
 

@@ -99,7 +99,7 @@ static void run_case(rnn_cell cell, int reverse, int var)
         dw[i] = dw_before[i] = 0.5;
     loss(&p);
     rnn__rec_backward_f64(cell, T, B, I, H, reverse, p.lengths, dx, 0, dh0, dc0, dw,
-                          p.cache, p.scratch, p.x, p.w, p.dy, H, p.dhn, p.dcn, NULL, 1);
+                          p.cache, p.scratch, p.x, p.w, p.dy, H, p.dhn, p.dcn, NULL, NULL, 1);
     for (size_t i = 0; i < p.nw; i++)
         dw[i] -= dw_before[i];
 

@@ -52,11 +52,11 @@ static void run(rnn_cell cell, int reverse, int var)
     memset(f + o_dw, 0, nw * sizeof *f);
     memset(d + o_dw, 0, nw * sizeof *d);
     rnn__rec_backward(cell, T, B, I, H, reverse, L, f + o_dx, 0, f + dh0, f + dc0, f + o_dw,
-                      f + o_c, f + o_s, f + o_x, f + o_w, f + o_dy, H, f + dhn, f + dcn, pack, 1);
+                      f + o_c, f + o_s, f + o_x, f + o_w, f + o_dy, H, f + dhn, f + dcn, pack, NULL, 1);
     rnn__free_floats(pack);
     rnn__rec_backward_f64(cell, T, B, I, H, reverse, L, d + o_dx, 0, d + dh0, d + dc0,
                           d + o_dw, d + o_c, d + o_s, d + o_x, d + o_w, d + o_dy, H,
-                          d + dhn, d + dcn, NULL, 1);
+                          d + dhn, d + dcn, NULL, NULL, 1);
 
     float *ref = malloc(total * sizeof *ref);
     for (size_t i = 0; i < total; i++)
@@ -104,7 +104,7 @@ static void test_single_step(void)
         for (int j = 0; j < 3; j++)
             CHECK(y[j] == hn[j]);
         rnn__rec_backward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, dx, 0, dh0, NULL, dw,
-                              cache, scratch, x, w, dy, 3, NULL, NULL, NULL, 1);
+                              cache, scratch, x, w, dy, 3, NULL, NULL, NULL, NULL, 1);
         CHECK(isfinite(dx[0]) && isfinite(dx[1]));
     }
 }

@@ -15,8 +15,9 @@
 static void check_cell(rnn_cell cell, int tokens)
 {
     enum { T = 6, S = 3, I = 5, H = 20, L = 2, V = 7, O = 4 };
-    rnn_model_config c = {tokens ? V : 0, tokens ? 6 : 0, tokens ? 0 : I, cell, H, L, 0, 0.0f,
-                          tokens ? V : O};
+    rnn_model_config c = {.vocab_size = tokens ? V : 0, .embed_size = tokens ? 6 : 0, .input_size = tokens ? 0 : I,
+                           .cell = cell, .hidden_size = H, .num_layers = L, .bidirectional = 0, .dropout = 0.0f,
+                           .output_size = tokens ? V : O};
     const int Oc = tokens ? V : O, In = tokens ? 6 : I;
     (void)In;
     rnn_model *m;
@@ -64,7 +65,8 @@ static void test_stream_equals_forward(void)
 
 static void test_stream_refuses(void)
 {
-    rnn_model_config c = {0, 0, 3, RNN_CELL_GRU, 4, 1, 1, 0.0f, 2};
+    rnn_model_config c = {.vocab_size = 0, .embed_size = 0, .input_size = 3, .cell = RNN_CELL_GRU,
+                           .hidden_size = 4, .num_layers = 1, .bidirectional = 1, .dropout = 0.0f, .output_size = 2};
     rnn_model *m;
     rnn_stream *s = NULL;
     rnn_error e;

@@ -14,7 +14,8 @@
 
 static rnn_model *lm(rnn_cell cell, int V, int E, int H, int L, float dropout, uint64_t seed)
 {
-    rnn_model_config c = {V, E, 0, cell, H, L, 0, dropout, V};
+    rnn_model_config c = {.vocab_size = V, .embed_size = E, .input_size = 0, .cell = cell, .hidden_size = H,
+                           .num_layers = L, .bidirectional = 0, .dropout = dropout, .output_size = V};
     rnn_model *m = NULL;
     rnn_error e;
     if (rnn_model_new(&m, &c, seed, &e) != RNN_OK)
@@ -263,7 +264,9 @@ static void test_eval_chunking(void)
 
 static void test_checkpoint_roundtrip(void)
 {
-    rnn_model_config c = {0, 0, 3, RNN_CELL_GRU, 6, 2, 1, 0.25f, 4}; /* features, bidirectional */
+    rnn_model_config c = {.vocab_size = 0, .embed_size = 0, .input_size = 3, .cell = RNN_CELL_GRU,
+                           .hidden_size = 6, .num_layers = 2, .bidirectional = 1, .dropout = 0.25f,
+                           .output_size = 4}; /* features, bidirectional */
     rnn_model *m;
     rnn_error e;
     CHECK_OK(rnn_model_new(&m, &c, 2, &e));

@@ -99,7 +99,8 @@ static int bench_train(const char *cellname, int L, int H, int T, int B, int V, 
         return rc;
     if (E <= 0)
         E = H;
-    rnn_model_config mc = {V, E, 0, cell, H, L, 0, 0.0f, V};
+    rnn_model_config mc = {.vocab_size = V, .embed_size = E, .input_size = 0, .cell = cell, .hidden_size = H,
+                           .num_layers = L, .bidirectional = 0, .dropout = 0.0f, .output_size = V};
     rnn_model *m;
     rnn_error e;
     rnn_status st = rnn_model_new(&m, &mc, 1, &e);

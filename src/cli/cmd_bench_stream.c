@@ -38,7 +38,8 @@ int cmd_bench_stream(const char *cellname, int I, int H, int L, int S, int steps
                          cellname);
     /* a feature model whose head is as wide as the hidden state: the step
      * the benchmark times is the recurrent cell (the head is cheap) */
-    rnn_model_config mc = {0, 0, I, cell, H, L, 0, 0.0f, H};
+    rnn_model_config mc = {.vocab_size = 0, .embed_size = 0, .input_size = I, .cell = cell, .hidden_size = H,
+                           .num_layers = L, .bidirectional = 0, .dropout = 0.0f, .output_size = H};
     rnn_model *m;
     rnn_stream *s;
     rnn_error e;

@@ -331,7 +331,7 @@ int cmd_run(int argc, char **argv)
                 rnn_tensor t;
                 rnn_stack_tensor(s, i, &t);
                 snprintf(names[i], sizeof names[i], "%s%s", a.prefix ? a.prefix : "", t.name);
-                ent[ne++] = (rnn__st_entry){names[i], RNN__F32, t.ndim, {t.shape[0], t.shape[1]}, t.grad};
+                ent[ne++] = (rnn__st_entry){names[i], RNN__F32, t.ndim, {t.shape[0], t.shape[1], t.shape[2], t.shape[3]}, t.grad};
             }
             const char *mk[] = {"format"}, *mv[] = {"pt"};
             st = rnn__st_write(a.grads, ent, ne, mk, mv, 1, &e);

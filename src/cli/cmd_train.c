@@ -145,8 +145,9 @@ int cmd_train(int argc, char **argv)
         goto out;
     cli_set_threads(f.threads);
 
-    rnn_model_config mc = {vocab.size, f.embed, 0, cell, f.hidden, f.layers, 0, (float)f.dropout,
-                           vocab.size};
+    rnn_model_config mc = {.vocab_size = vocab.size, .embed_size = f.embed, .input_size = 0, .cell = cell,
+                           .hidden_size = f.hidden, .num_layers = f.layers, .bidirectional = 0,
+                           .dropout = (float)f.dropout, .output_size = vocab.size};
     if ((st = rnn_model_new(&m, &mc, f.seed, &e))) {
         rc = cli_fail_status("train", st, e.msg);
         goto out;

@@ -14,6 +14,7 @@ static const verb verbs[] = {
     {"train", cmd_train, "train a character-level language model on a text"},
     {"sample", cmd_sample, "generate text from a trained character model"},
     {"eval", cmd_eval, "measure a character model on a text (nats, bits per char, perplexity)"},
+    {"task", cmd_task, "built-in tasks that generate their own data"},
     {"bench", cmd_bench, "measure training, inference and streaming speed (JSON lines)"},
     {"run", cmd_run, "run a PyTorch RNN/LSTM/GRU state_dict on .npy data, with gradients"},
 };

@@ -63,13 +63,15 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
      * dhn, dcn: [B][H] or NULL. dx: [T][B][I], overwritten when             \
      * accumulate_dx is 0, added to otherwise; may be NULL. dh0, dc0: [B][H] \
      * or NULL. dw: gradients, ACCUMULATED. pack: see rnn__rec_pack_count.   \
+     * gradflow: NULL or [T]: per step, the norm over the batch of the whole \
+     * gradient reaching the state h_t (dy_t plus what later steps send).   \
      * nthreads: at most this many threads (results do not depend on it). */ \
     void rnn__rec_backward##SFX(                                             \
         rnn_cell cell, int T, int B, int I, int H, int reverse,              \
         const int32_t *lengths, REAL *dx, int accumulate_dx, REAL *dh0,      \
         REAL *dc0, REAL *dw, REAL *cache, REAL *scratch, const REAL *x,      \
         const REAL *w, const REAL *dy, int ldy, const REAL *dhn,             \
-        const REAL *dcn, REAL *pack, int nthreads);
+        const REAL *dcn, REAL *pack, double *gradflow, int nthreads);
 
 RNN__REC_DECLARE(float, )
 RNN__REC_DECLARE(double, _f64)
@@ -108,3 +110,51 @@ void rnn__dense_backward(float *dx, int accumulate_dx, float *dw, float *db,
 double rnn__softmax_xent(float *dlogits, const float *logits,
                          const int32_t *targets, int N, int V, float scale,
                          size_t *counted, double *row_loss, int nthreads);
+
+/* ---- causal Conv1D + ReLU: torch.nn.Conv1d(C, F, K, dilation=d,
+ * padding=(K-1)*d), first T outputs, weight [F][C][K], bias [F] ---------- */
+
+/* Floats of the im2col scratch: T*B*C*K. 0 on overflow. */
+size_t rnn__conv1d_cols(int T, int B, int C, int K);
+/* y[T][B][F] = relu(conv(x)); cols [T*B][C*K] is kept for backward. */
+void rnn__conv1d_forward(float *y, float *cols, const float *x, const float *w,
+                         const float *b, int T, int B, int C, int F, int K, int dil);
+/* Given dy [T][B][F] (overwritten: multiplied by the ReLU mask), the
+ * outputs y, the cols of forward: dW, db accumulate; dx [T][B][C]
+ * (overwritten; may be NULL); dcols is scratch like cols. */
+void rnn__conv1d_backward(float *dx, float *dw, float *db, float *dy,
+                          const float *y, const float *cols, float *dcols,
+                          const float *w, int T, int B, int C, int F, int K, int dil);
+
+/* ---- pooled readouts over the valid steps of [T][B][W] outputs ------------ */
+
+/* MEAN / MAX: pooled [B][W]; argmax [B][W] (MAX only) for backward. */
+void rnn__pool_mean(float *pooled, const float *y, const int32_t *lengths, int T, int B, int W);
+void rnn__pool_max(float *pooled, int32_t *argmax, const float *y, const int32_t *lengths,
+                   int T, int B, int W);
+/* dy [T][B][W] += the pooled gradient spread back (mean) or routed (max). */
+void rnn__pool_mean_backward(float *dy, const float *dpooled, const int32_t *lengths, int T,
+                             int B, int W);
+void rnn__pool_max_backward(float *dy, const float *dpooled, const int32_t *argmax, int B, int W);
+
+/* Additive attention pooling: u_t = tanh(Wa y_t + ba) [A], s_t = v . u_t,
+ * alpha = softmax over the valid t, pooled = sum_t alpha_t y_t. Params:
+ * wa [A][W], ba [A], v [A]. Keeps u [T][B][A] and alpha [T][B] for backward. */
+void rnn__attn_pool_forward(float *pooled, float *u, float *alpha, const float *y,
+                            const int32_t *lengths, const float *wa, const float *ba,
+                            const float *v, int T, int B, int W, int A);
+/* Accumulates dwa, dba, dv; dy [T][B][W] += ...; scratch [T][B][A]. */
+void rnn__attn_pool_backward(float *dy, float *dwa, float *dba, float *dv, const float *dpooled,
+                             const float *y, const float *u, const float *alpha,
+                             const int32_t *lengths, const float *wa, const float *v,
+                             float *scratch, int T, int B, int W, int A);
+
+/* ---- regression losses ------------------------------------------------------ */
+
+/* Sum over the rows n with mask[n] != 0 (mask NULL = all) of the O-element
+ * loss between out[n] and y[n] (MSE: squared error, MAE: absolute, HUBER:
+ * torch's HuberLoss with delta 1); *counted = elements used. If dout is not
+ * NULL it receives scale * d(loss)/d(out) (0 on masked rows). */
+double rnn__regression_loss(float *dout, const float *out, const float *y,
+                            const uint8_t *mask, int N, int O, int kind, float scale,
+                            size_t *counted);

@@ -171,7 +171,8 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                             int accumulate_dx, REAL *dh0, REAL *dc0, REAL *dw,
                             REAL *cache, REAL *scratch, const REAL *x,
                             const REAL *w, const REAL *dy, int ldy,
-                            const REAL *dhn, const REAL *dcn, REAL *pack, int nthreads)
+                            const REAL *dhn, const REAL *dcn, REAL *pack, double *gradflow,
+                            int nthreads)
 {
     KERNELS_DECL
     const int G = rnn_cell_gates(cell), GH = G * H;
@@ -188,7 +189,9 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
     REAL *hnp = cbuf;
     REAL *dh = scratch, *dc = scratch + BH;
     const REAL *hprev = hbuf + (reverse ? BH : 0); /* the T previous states */
-    const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
+    /* the gradient-flow picture needs a sum over the whole batch per step:
+     * one thread, so that it is exact and in a fixed order */
+    const int nt = gradflow ? 1 : rnn__threads_for(nthreads, (double)TB * GH * (I + H));
     (void)nt;
     (void)pack;
     /* W_hh packed once for the per-step products dh_prev = dG[t] W_hh */
@@ -218,6 +221,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
             const size_t next = reverse ? (size_t)t : (size_t)t + 1;
             REAL *g = dG + (size_t)t * B * GH;
 
+            double flow = 0;
             for (int b = b_lo; b < b_hi; b++) {
                 REAL *gb = g + (size_t)b * GH;
                 REAL *dhb = dh + (size_t)b * H;
@@ -233,6 +237,9 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                     for (int j = 0; j < H; j++)
                         dhb[j] += dyb[j];
                 }
+                if (gradflow)
+                    for (int j = 0; j < H; j++)
+                        flow += (double)dhb[j] * (double)dhb[j];
                 const size_t o = (size_t)b * H;
                 if (lstm)
                     KCALL(lstm_bwd_row)(H, gb, dhb, dc + o, cbuf + next * BH + o,
@@ -243,6 +250,8 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                 else
                     KCALL(rnn_bwd_row)(H, relu, gb, dhb, hbuf + next * BH + o);
             }
+            if (gradflow)
+                gradflow[t] = sqrt(flow);
             /* dh now holds what reaches h_prev directly (0 for RNN/LSTM, z*dh
              * for GRU, the carried gradient on inactive rows); add the path
              * through the recurrent weights. Inactive rows of g are zero. */

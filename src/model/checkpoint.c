@@ -15,13 +15,20 @@
 char *rnn__model_config_json(const rnn_model_config *c)
 {
     rnn__buf b = {0};
+    static const char *const readouts[] = {"steps", "last", "mean", "max", "attention"};
     rnn__buf_printf(&b,
                     "{\"cell\": \"%s\", \"vocab_size\": %d, \"embed_size\": %d, "
                     "\"input_size\": %d, \"hidden_size\": %d, \"num_layers\": %d, "
-                    "\"bidirectional\": %s, \"dropout\": %.9g, \"output_size\": %d}",
+                    "\"bidirectional\": %s, \"dropout\": %.9g, \"output_size\": %d, "
+                    "\"readout\": \"%s\", \"conv_filters\": %d, \"conv_kernel\": %d, "
+                    "\"conv_dilation\": %d, \"cond_classes\": %d, \"cond_size\": %d}",
                     rnn_cell_name(c->cell), c->vocab_size, c->vocab_size ? c->embed_size : 0,
                     c->vocab_size ? 0 : c->input_size, c->hidden_size, c->num_layers,
-                    c->bidirectional ? "true" : "false", (double)c->dropout, c->output_size);
+                    c->bidirectional ? "true" : "false", (double)c->dropout, c->output_size,
+                    readouts[c->readout >= 0 && c->readout <= 4 ? c->readout : 0],
+                    c->conv_filters, c->conv_filters ? c->conv_kernel : 0,
+                    c->conv_filters ? c->conv_dilation : 0, c->cond_classes,
+                    c->cond_classes ? c->cond_size : 0);
     if (b.oom) {
         rnn__buf_free(&b);
         return NULL;
@@ -84,6 +91,25 @@ rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json, rnn_er
         bad = "'bidirectional' must be true or false";
     if (!bad && bi)
         c->bidirectional = bi->boolean;
+    const rnn__json *ro = bad ? NULL : rnn__json_get(j, "readout");
+    if (!bad && ro) {
+        static const char *const names[] = {"steps", "last", "mean", "max", "attention"};
+        int found = -1;
+        for (int k = 0; ro->kind == RNN__JSON_STRING && k < 5; k++)
+            if (strcmp(ro->str, names[k]) == 0)
+                found = k;
+        if (found < 0)
+            bad = "'readout' must be steps, last, mean, max or attention";
+        else
+            c->readout = (rnn_readout)found;
+    }
+    if (!bad && (!get_int(j, "conv_filters", &c->conv_filters, 0) ||
+                 !get_int(j, "conv_kernel", &c->conv_kernel, 0) ||
+                 !get_int(j, "conv_dilation", &c->conv_dilation, 0)))
+        bad = "'conv_filters', 'conv_kernel', 'conv_dilation' must be non-negative integers";
+    if (!bad && (!get_int(j, "cond_classes", &c->cond_classes, 0) ||
+                 !get_int(j, "cond_size", &c->cond_size, 0)))
+        bad = "'cond_classes', 'cond_size' must be non-negative integers";
     const rnn__json *dr = bad ? NULL : rnn__json_get(j, "dropout");
     if (!bad && dr && (dr->kind != RNN__JSON_NUMBER || !(dr->number >= 0 && dr->number < 1)))
         bad = "'dropout' must be a number in [0, 1)";
@@ -116,8 +142,7 @@ rnn_status rnn__model_save(rnn_model *m, const char *path, const rnn__st_entry *
         e[i].name = t->name;
         e[i].dtype = RNN__F32;
         e[i].ndim = t->ndim;
-        e[i].shape[0] = t->shape[0];
-        e[i].shape[1] = t->shape[1];
+        memcpy(e[i].shape, t->shape, sizeof t->shape);
         e[i].data = m->params + t->offset;
     }
     for (size_t i = 0; i < nextra; i++)
@@ -174,12 +199,17 @@ rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *pat
             st = rnn__fail(err, RNN_EFORMAT, "%s: missing tensor '%s'", path, t->name);
             goto fail;
         }
-        int shape_ok = ft->ndim == t->ndim && ft->shape[0] == t->shape[0] &&
-                       (t->ndim == 1 || ft->shape[1] == t->shape[1]);
-        if (!shape_ok || ft->numel != t->numel) {
+        int shape_ok = ft->ndim == t->ndim && ft->numel == t->numel;
+        for (int d = 0; shape_ok && d < t->ndim; d++)
+            shape_ok = ft->shape[d] == t->shape[d];
+        if (!shape_ok) {
+            char want[96] = "";
+            for (int d = 0; d < t->ndim; d++) {
+                size_t len = strlen(want);
+                snprintf(want + len, sizeof want - len, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+            }
             st = rnn__fail(err, RNN_ESHAPE, "%s: tensor '%s' does not have the shape its "
-                           "config implies ([%lld, %lld])", path, t->name,
-                           (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 1));
+                           "config implies ([%s])", path, t->name, want);
             goto fail;
         }
         if ((ft->dtype != RNN__F32 && ft->dtype != RNN__F64 && ft->dtype != RNN__F16 &&

@@ -10,8 +10,13 @@
 
 struct rnn_model {
     rnn_model_config cfg;
-    int in, D, H, DH; /* stack input width, directions, hidden, D*H */
-    size_t off_embed, off_stack, off_head_w, off_head_b, nparams;
+    int in0;  /* input width: embedding or features                    */
+    int in1;  /* after the convolution (conv_filters, or in0)           */
+    int in;   /* the stack's input: in1 + cond_size                     */
+    int D, H, DH, A; /* directions, hidden, D*H, attention width (= DH) */
+    int pooled;      /* the readout gives one vector per sequence        */
+    size_t off_embed, off_cond, off_conv_w, off_conv_b, off_stack, off_attn_w, off_attn_b,
+        off_attn_v, off_head_w, off_head_b, nparams;
     float *params, *grads;
     rnn__stack stack;
     rnn__tensor_info *tensors; /* every parameter, prefixed names */
@@ -20,13 +25,24 @@ struct rnn_model {
     /* workspace for up to cap_T x cap_B */
     float *ws;
     int cap_T, cap_B;
-    float *x_embed;  /* [T*B][E] embedding output (token models)   */
-    float *y;        /* [T*B][D*H] stack output                     */
-    float *dy;       /* [T*B][D*H] its gradient                     */
-    float *dx_embed; /* [T*B][E] gradient of the embedding output   */
-    int32_t *tokens; /* [T*B] the last forward's tokens             */
+    float *x0;      /* [T*B][in0] embedding output (token models)          */
+    float *xc;      /* [T*B][in1] convolution output                        */
+    float *cols, *dcols; /* [T*B][C*K] im2col of the convolution            */
+    float *xs;      /* [T*B][in] the stack's input when a condition is added */
+    float *dxs;     /* [T*B][in] its gradient                               */
+    float *dx1;     /* [T*B][in1] gradient of the convolution output        */
+    float *dx0;     /* [T*B][in0] gradient of the embedding output          */
+    float *y;       /* [T*B][D*H] stack output                              */
+    float *dy;      /* [T*B][D*H] its gradient                              */
+    float *hn, *dhn; /* [D*L][B][H] final states kept for the LAST readout   */
+    float *pool, *dpool; /* [B][D*H]                                        */
+    float *u, *alpha, *ascratch; /* attention: [T*B][A], [T*B], [T*B][A]    */
+    int32_t *argmax; /* [B][D*H] (MAX readout)                              */
+    int32_t *tokens; /* [T*B] the last forward's tokens                     */
+    int32_t *lengths, *cond; /* [B] copies from the last forward            */
+    float *state_scratch; /* [D*L][B][H] */
 
-    int T, B, have_cache;
+    int T, B, have_cache, has_lengths, has_cond;
     const float *x; /* the last forward's features (feature models) */
     rnn_error err;
 };

@@ -144,8 +144,7 @@ rnn_status rnn_stack_tensor(rnn_stack *s, size_t i, rnn_tensor *out)
     const rnn__tensor_info *t = &s->st.tensors[i];
     out->name = t->name;
     out->ndim = t->ndim;
-    out->shape[0] = t->shape[0];
-    out->shape[1] = t->ndim > 1 ? t->shape[1] : 0;
+    memcpy(out->shape, t->shape, sizeof out->shape);
     out->numel = t->numel;
     out->data = s->params + t->offset;
     out->grad = s->grads + t->offset;
@@ -381,8 +380,7 @@ rnn_status rnn_stack_save(rnn_stack *s, const char *path, const char *prefix)
         e[i].name = names + i * 512;
         e[i].dtype = RNN__F32;
         e[i].ndim = t->ndim;
-        e[i].shape[0] = t->shape[0];
-        e[i].shape[1] = t->shape[1];
+        memcpy(e[i].shape, t->shape, sizeof t->shape);
         e[i].data = s->params + t->offset;
     }
     const char *keys[] = {"format"}, *values[] = {"pt"};

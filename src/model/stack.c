@@ -113,6 +113,11 @@ void rnn__stack_bind(rnn__stack *st, float *params, float *grads)
     st->grads = grads;
 }
 
+void rnn__stack_record_gradflow(rnn__stack *st, double *out)
+{
+    st->gradflow = out;
+}
+
 long rnn__stack_find(const rnn__stack *st, const char *name)
 {
     for (size_t i = 0; i < st->ntensors; i++)
@@ -310,6 +315,7 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
                               up ? up + (size_t)d * H : NULL, DH,
                               state_at(dhn, l, d, st, B),
                               lstm ? state_at(dcn, l, d, st, B) : NULL, st->pack,
+                              st->gradflow ? st->gradflow + (size_t)(l * D + d) * T : NULL,
                               st->threads);
         }
         if (l > 0 && st->used_dropout) {
@@ -407,6 +413,14 @@ rnn_status rnn__stack_init_params(rnn__stack *st, const rnn_init_options *opts,
             for (int g = 0; g < st->G; g++)
                 if (orthogonal(w + (size_t)g * st->H * cols, st->H, cols, cols, rng))
                     return rnn__fail(err, RNN_ENOMEM, "out of memory");
+            break;
+        case RNN_INIT_IDENTITY:
+            /* each gate block square: the identity (a [G*H][I] input
+             * matrix gets ones on each block's diagonal) */
+            memset(w, 0, t->numel * sizeof *w);
+            for (int g = 0; g < st->G; g++)
+                for (int j = 0; j < st->H && j < cols; j++)
+                    w[((size_t)g * st->H + j) * cols + j] = 1.0f;
             break;
         default:
             return rnn__fail(err, RNN_EINVAL, "unknown init scheme %d", (int)scheme);

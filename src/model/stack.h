@@ -13,7 +13,7 @@
 typedef struct rnn__tensor_info {
     char name[RNN__NAME_MAX]; /* PyTorch name, no prefix */
     int ndim;
-    int64_t shape[2];
+    int64_t shape[4]; /* unused dimensions are 0 */
     size_t offset; /* into the stack's parameter block */
     size_t numel;
 } rnn__tensor_info;
@@ -45,6 +45,10 @@ typedef struct rnn__stack {
 
     rnn__rng rng; /* dropout masks */
     int threads;  /* at most this many threads per call (default 1) */
+    double *gradflow; /* NULL, or [L*D][cap_T]: after backward, the L2 norm
+                         over the batch of dL/dh_t, the whole gradient
+                         reaching each step's state (the vanishing-gradient
+                         picture); set with rnn__stack_record_gradflow */
 } rnn__stack;
 
 /* Validates the config and computes the parameter layout; no workspace. */
@@ -64,6 +68,9 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
 /* Initialises the bound parameters (opts NULL = PyTorch default). */
 rnn_status rnn__stack_init_params(rnn__stack *st, const rnn_init_options *opts,
                                   rnn__rng *rng, rnn_error *err);
+/* Keeps per-step gradient norms during backward into out [L*D][T] (T of
+ * the forward; out must hold L*D*T doubles), or stops (out = NULL). */
+void rnn__stack_record_gradflow(rnn__stack *st, double *out);
 /* Index of a tensor by name (no prefix), or -1. */
 long rnn__stack_find(const rnn__stack *st, const char *name);
 

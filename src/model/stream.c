@@ -28,6 +28,9 @@ typedef struct stream_layer {
 struct rnn_stream {
     rnn_model_config cfg;
     int S, H, G, GH, L, in0, O;
+    int in1;              /* in0 + cond_size: the first layer's input       */
+    float *cond_table;    /* [cond_classes][cond_size] copy                 */
+    int32_t *cond;        /* [S] each stream's condition id                 */
     const rnn__kernels *kern;
     stream_layer *layer;  /* [L] */
     float *embed;         /* [V][E] copy (token models) */
@@ -70,6 +73,8 @@ void rnn_stream_free(rnn_stream *s)
     rnn__free_floats(s->gh);
     rnn__free_floats(s->hnp);
     rnn__free_floats(s->x0);
+    rnn__free_floats(s->cond_table);
+    rnn__free(s->cond);
     rnn__free(s);
 }
 
@@ -81,6 +86,12 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
                          "(its reverse direction reads the future)");
     if (streams < 1 || streams > (1 << 20))
         return rnn__fail(err, RNN_EINVAL, "streams must be in 1..1048576, not %d", streams);
+    if (m->cfg.conv_filters > 0)
+        return rnn__fail(err, RNN_EUNSUPPORTED, "a model with a convolution cannot be streamed "
+                         "one step at a time; run it on whole windows (rnn_model_forward)");
+    if (m->cfg.readout != RNN_READOUT_STEPS && m->cfg.readout != RNN_READOUT_LAST)
+        return rnn__fail(err, RNN_EUNSUPPORTED, "a model pooling over the whole sequence (mean, "
+                         "max, attention) has no output per step to stream");
     rnn_stream *s = rnn__calloc(1, sizeof *s);
     if (!s)
         return rnn__fail(err, RNN_ENOMEM, "out of memory");
@@ -91,7 +102,8 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
     s->G = rnn_cell_gates(c->cell);
     s->GH = s->G * s->H;
     s->L = c->num_layers;
-    s->in0 = m->in;
+    s->in0 = m->in0;
+    s->in1 = m->in;
     s->O = c->output_size;
     s->kern = rnn__kernels_get();
     const int gru = c->cell == RNN_CELL_GRU, S = streams, H = s->H, GH = s->GH;
@@ -146,6 +158,14 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
             goto oom;
         memcpy(s->embed, m->params + m->off_embed, ne * sizeof(float));
     }
+    if (c->cond_classes > 0) {
+        size_t nc = (size_t)c->cond_classes * c->cond_size;
+        s->cond_table = rnn__alloc_floats(nc);
+        s->cond = rnn__calloc((size_t)S, sizeof *s->cond);
+        if (!s->cond_table || !s->cond)
+            goto oom;
+        memcpy(s->cond_table, m->params + m->off_cond, nc * sizeof(float));
+    }
     s->head_w = packed_copy(1, H, s->O, m->params + m->off_head_w, H);
     s->head_b = rnn__alloc_floats((size_t)s->O);
     size_t ns = (size_t)s->L * S * H;
@@ -195,19 +215,28 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
     const int lstm = s->cfg.cell == RNN_CELL_LSTM, gru = s->cfg.cell == RNN_CELL_GRU;
     const int relu = s->cfg.cell == RNN_CELL_RNN_RELU;
     const rnn__kernels *k = s->kern;
+    /* the first layer's input: the embedded token or the features, then
+     * the condition's embedding (as rnn_model_forward concatenates it) */
     const float *in = x;
-    if (s->cfg.vocab_size > 0) {
-        if (!tokens)
-            return RNN_EINVAL;
+    const int cs = s->cfg.cond_classes > 0 ? s->cfg.cond_size : 0;
+    if (s->cfg.vocab_size > 0 && !tokens)
+        return RNN_EINVAL;
+    if (s->cfg.vocab_size == 0 && !x)
+        return RNN_EINVAL;
+    if (s->cfg.vocab_size > 0 || cs) {
         for (int i = 0; i < S; i++) {
-            if (tokens[i] < 0 || tokens[i] >= s->cfg.vocab_size)
-                return RNN_EINVAL;
-            memcpy(s->x0 + (size_t)i * s->in0, s->embed + (size_t)tokens[i] * s->in0,
-                   sizeof(float) * (size_t)s->in0);
+            float *row = s->x0 + (size_t)i * s->in1;
+            if (s->cfg.vocab_size > 0) {
+                if (tokens[i] < 0 || tokens[i] >= s->cfg.vocab_size)
+                    return RNN_EINVAL;
+                memcpy(row, s->embed + (size_t)tokens[i] * s->in0, sizeof(float) * (size_t)s->in0);
+            } else {
+                memcpy(row, x + (size_t)i * s->in0, sizeof(float) * (size_t)s->in0);
+            }
+            if (cs)
+                memcpy(row + s->in0, s->cond_table + (size_t)s->cond[i] * cs, sizeof(float) * (size_t)cs);
         }
         in = s->x0;
-    } else if (!x) {
-        return RNN_EINVAL;
     }
     const int cur = s->cur, nxt = cur ^ 1;
     for (int l = 0; l < s->L; l++) {
@@ -246,5 +275,13 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
             memcpy(out + (size_t)i * s->O, s->head_b, sizeof(float) * (size_t)s->O);
         rnn__sgemm_packed(S, s->O, H, 1.0f, in, H, s->head_w, 1.0f, out, s->O);
     }
+    return RNN_OK;
+}
+
+rnn_status rnn_stream_set_condition(rnn_stream *s, int k, int cond)
+{
+    if (s->cfg.cond_classes < 1 || k < 0 || k >= s->S || cond < 0 || cond >= s->cfg.cond_classes)
+        return RNN_EINVAL;
+    s->cond[k] = cond;
     return RNN_OK;
 }
