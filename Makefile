@@ -140,6 +140,7 @@ bench: all
 
 test-torch: all
 	$(PYTHON) tools/torch_crosscheck.py --rnn $(BUILD)/rnn --cases 120
+	$(PYTHON) tools/torch_lm_check.py --rnn $(BUILD)/rnn
 
 # Regenerates the committed PyTorch fixtures (needs python3-torch).
 fixtures: all

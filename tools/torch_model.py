@@ -93,7 +93,17 @@ def _check_config(cfg):
     missing = [k for k in CONFIG_KEYS if k not in cfg]
     if missing:
         raise CheckpointError("rnn.config lacks %s" % ", ".join(missing))
-    extra = sorted(set(cfg) - set(CONFIG_KEYS))
+    # keys a plain character model has at their default values; anything
+    # else (pooling readouts, a convolution, a condition, a bidirectional
+    # stack) is a model this reference module does not describe
+    defaults = {"input_size": 0, "bidirectional": False, "output_size": cfg.get("vocab_size"),
+                "readout": "steps", "conv_filters": 0, "conv_kernel": 0, "conv_dilation": 0,
+                "cond_classes": 0, "cond_size": 0}
+    for k, v in defaults.items():
+        if k in cfg and cfg[k] != v:
+            raise CheckpointError("rnn.config has %s = %r: not a plain character language model "
+                                  "(this module describes embedding -> rnn -> per-step head)" % (k, cfg[k]))
+    extra = sorted(set(cfg) - set(CONFIG_KEYS) - set(defaults))
     if extra:
         sys.stderr.write("torch_model: warning: rnn.config has unknown keys %s (ignored)\n"
                          % ", ".join(extra))
