@@ -39,6 +39,10 @@ typedef struct rnn__kernels {
     /* sum of squares in double, in a fixed order (8 interleaved partial sums
      * combined pairwise), the same on every instruction set */
     double (*sumsq)(const float *g, size_t n);
+    /* y[N] += x[K] . W[K][N] for one row x (batch-1 inference): W row-major
+     * with row stride ldw (a multiple of 16, the rows 64-byte aligned), the
+     * weights read once, front to back; N a multiple of 16 */
+    void (*gemv)(float *y, const float *x, const float *w, int K, int N, int ldw);
 } rnn__kernels;
 
 /* The best kernels for this CPU, or those named by $RNN_KERNELS

@@ -16,10 +16,21 @@
 
 #include <string.h>
 
+/* A weight operand W^T (K x N) ready for y += x W^T: packed for the GEMM
+ * kernels when several streams step together, or row-major with rows padded
+ * to 16 floats for the batch-1 matrix-vector kernel, which reads the weights
+ * once front to back (faster when they sit in L2, as even a 64->64 LSTM's
+ * do). */
+typedef struct operand {
+    float *p;
+    int K, N, ldw; /* ldw: padded row length (gemv), or N (packed) */
+    int gemv;
+} operand;
+
 typedef struct stream_layer {
     int in, K;       /* input width; K = in + H (RNN/LSTM) or in (GRU)  */
-    float *w;        /* packed op(B) of [W_ih | W_hh]^T (K x GH), or W_ih^T (GRU) */
-    float *whh;      /* GRU: packed W_hh^T (H x GH) */
+    operand w;       /* [W_ih | W_hh]^T (K x GH), or W_ih^T (GRU) */
+    operand whh;     /* GRU: W_hh^T (H x GH) */
     float *bias;     /* [GH]: b_ih + b_hh (GRU: b_ih, plus b_hr, b_hz) */
     const float *bn; /* GRU: b_hn (points into `bias_n`) */
     float *bias_n;   /* GRU: [H] copy of b_hn */
@@ -34,7 +45,9 @@ struct rnn_stream {
     const rnn__kernels *kern;
     stream_layer *layer;  /* [L] */
     float *embed;         /* [V][E] copy (token models) */
-    float *head_w, *head_b; /* packed head^T (H x O), [O] */
+    operand head_w;       /* head^T (H x O) */
+    float *head_b;        /* [O] */
+    float *hout;          /* [S][head ldw] the head's padded output (gemv) */
     float *h[2], *c[2];   /* [L][S][H] double-buffered states */
     int cur;              /* which buffer holds the current state */
     float *z;             /* [S][Kmax] concatenated inputs */
@@ -42,12 +55,44 @@ struct rnn_stream {
     float *x0;            /* [S][in0] the embedded tokens */
 };
 
-static float *packed_copy(int trans_b, int K, int N, const float *B, int ldb)
+/* W is [N][K] row-major (a PyTorch weight); the operand holds W^T. */
+static int prep(operand *o, int gemv, int K, int N, const float *W, int ldw_src)
 {
-    float *p = rnn__alloc_floats(rnn__sgemm_pack_size(K, N));
-    if (p)
-        rnn__sgemm_pack_b(p, trans_b, K, N, B, ldb);
-    return p;
+    o->K = K;
+    o->N = N;
+    o->gemv = gemv;
+    if (!gemv) {
+        o->ldw = N;
+        o->p = rnn__alloc_floats(rnn__sgemm_pack_size(K, N));
+        if (o->p)
+            rnn__sgemm_pack_b(o->p, 1, K, N, W, ldw_src);
+        return o->p != NULL;
+    }
+    o->ldw = (N + 15) & ~15;
+    o->p = rnn__alloc_floats((size_t)K * o->ldw); /* zeroed: the padding stays 0 */
+    if (!o->p)
+        return 0;
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            o->p[(size_t)k * o->ldw + n] = W[(size_t)n * ldw_src + k];
+    return 1;
+}
+
+/* y[S][ldy] (+)= x[S][ldx] W^T; beta 0 or 1. With gemv, y must have room
+ * for the padded row (ldw floats, the padding is written with zeros). */
+static void apply(const rnn__kernels *k, const operand *o, int S, const float *x, int ldx, float beta,
+                  float *y, int ldy)
+{
+    if (!o->gemv) {
+        rnn__sgemm_packed(S, o->N, o->K, 1.0f, x, ldx, o->p, beta, y, ldy);
+        return;
+    }
+    for (int i = 0; i < S; i++) {
+        float *yi = y + (size_t)i * ldy;
+        if (beta == 0.0f)
+            memset(yi, 0, sizeof(float) * (size_t)o->ldw);
+        k->gemv(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->ldw);
+    }
 }
 
 void rnn_stream_free(rnn_stream *s)
@@ -55,15 +100,16 @@ void rnn_stream_free(rnn_stream *s)
     if (!s)
         return;
     for (int l = 0; s->layer && l < s->L; l++) {
-        rnn__free_floats(s->layer[l].w);
-        rnn__free_floats(s->layer[l].whh);
+        rnn__free_floats(s->layer[l].w.p);
+        rnn__free_floats(s->layer[l].whh.p);
         rnn__free_floats(s->layer[l].bias);
         rnn__free_floats(s->layer[l].bias_n);
     }
     rnn__free(s->layer);
     rnn__free_floats(s->embed);
-    rnn__free_floats(s->head_w);
+    rnn__free_floats(s->head_w.p);
     rnn__free_floats(s->head_b);
+    rnn__free_floats(s->hout);
     for (int k = 0; k < 2; k++) {
         rnn__free_floats(s->h[k]);
         rnn__free_floats(s->c[k]);
@@ -123,10 +169,9 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
             goto oom;
         if (gru) {
             ly->K = in;
-            ly->w = packed_copy(1, in, GH, w_ih, in);
-            ly->whh = packed_copy(1, H, GH, w_hh, H);
             ly->bias_n = rnn__alloc_floats((size_t)H);
-            if (!ly->w || !ly->whh || !ly->bias_n)
+            if (!prep(&ly->w, S == 1, in, GH, w_ih, in) || !prep(&ly->whh, S == 1, H, GH, w_hh, H) ||
+                !ly->bias_n)
                 goto oom;
             for (int j = 0; j < GH; j++)
                 ly->bias[j] = j < 2 * H ? b_ih[j] + b_hh[j] : b_ih[j];
@@ -142,9 +187,9 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
                 memcpy(cat + (size_t)j * ly->K, w_ih + (size_t)j * in, sizeof(float) * (size_t)in);
                 memcpy(cat + (size_t)j * ly->K + in, w_hh + (size_t)j * H, sizeof(float) * (size_t)H);
             }
-            ly->w = packed_copy(1, ly->K, GH, cat, ly->K);
+            int ok = prep(&ly->w, S == 1, ly->K, GH, cat, ly->K);
             rnn__free_floats(cat);
-            if (!ly->w)
+            if (!ok)
                 goto oom;
             for (int j = 0; j < GH; j++)
                 ly->bias[j] = b_ih[j] + b_hh[j];
@@ -166,19 +211,22 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
             goto oom;
         memcpy(s->cond_table, m->params + m->off_cond, nc * sizeof(float));
     }
-    s->head_w = packed_copy(1, H, s->O, m->params + m->off_head_w, H);
+    const int padg = (GH + 15) & ~15; /* room for the gemv's padded rows */
+    if (!prep(&s->head_w, S == 1, H, s->O, m->params + m->off_head_w, H))
+        goto oom;
     s->head_b = rnn__alloc_floats((size_t)s->O);
+    s->hout = rnn__alloc_floats((size_t)S * s->head_w.ldw);
     size_t ns = (size_t)s->L * S * H;
     for (int k = 0; k < 2; k++) {
         s->h[k] = rnn__alloc_floats(ns);
         s->c[k] = rnn__alloc_floats(ns);
     }
     s->z = rnn__alloc_floats((size_t)S * kmax);
-    s->g = rnn__alloc_floats((size_t)S * GH);
-    s->gh = rnn__alloc_floats((size_t)S * GH);
+    s->g = rnn__alloc_floats((size_t)S * padg);
+    s->gh = rnn__alloc_floats((size_t)S * padg);
     s->hnp = rnn__alloc_floats((size_t)S * H);
     s->x0 = rnn__alloc_floats((size_t)S * m->in);
-    if (!s->head_w || !s->head_b || !s->h[0] || !s->h[1] || !s->c[0] || !s->c[1] || !s->z ||
+    if (!s->head_b || !s->hout || !s->h[0] || !s->h[1] || !s->c[0] || !s->c[1] || !s->z ||
         !s->g || !s->gh || !s->hnp || !s->x0)
         goto oom;
     memcpy(s->head_b, m->params + m->off_head_b, sizeof(float) * (size_t)s->O);
@@ -244,23 +292,24 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
         const size_t so = (size_t)l * S * H;
         const float *hp = s->h[cur] + so, *cp = s->c[cur] + so;
         float *ho = s->h[nxt] + so, *co = s->c[nxt] + so;
+        const int ldg = ly->w.gemv ? ly->w.ldw : GH;
         for (int i = 0; i < S; i++)
-            memcpy(s->g + (size_t)i * GH, ly->bias, sizeof(float) * (size_t)GH);
+            memcpy(s->g + (size_t)i * ldg, ly->bias, sizeof(float) * (size_t)GH);
         if (gru) {
-            rnn__sgemm_packed(S, GH, ly->K, 1.0f, in, ly->in, ly->w, 1.0f, s->g, GH);
-            rnn__sgemm_packed(S, GH, H, 1.0f, hp, H, ly->whh, 0.0f, s->gh, GH);
+            apply(k, &ly->w, S, in, ly->in, 1.0f, s->g, ldg);
+            apply(k, &ly->whh, S, hp, H, 0.0f, s->gh, ldg);
             for (int i = 0; i < S; i++)
-                k->gru_fwd_row(H, s->g + (size_t)i * GH, s->hnp + (size_t)i * H, ho + (size_t)i * H,
-                               s->gh + (size_t)i * GH, ly->bn, hp + (size_t)i * H);
+                k->gru_fwd_row(H, s->g + (size_t)i * ldg, s->hnp + (size_t)i * H, ho + (size_t)i * H,
+                               s->gh + (size_t)i * ldg, ly->bn, hp + (size_t)i * H);
         } else {
             for (int i = 0; i < S; i++) {
                 float *zi = s->z + (size_t)i * ly->K;
                 memcpy(zi, in + (size_t)i * ly->in, sizeof(float) * (size_t)ly->in);
                 memcpy(zi + ly->in, hp + (size_t)i * H, sizeof(float) * (size_t)H);
             }
-            rnn__sgemm_packed(S, GH, ly->K, 1.0f, s->z, ly->K, ly->w, 1.0f, s->g, GH);
+            apply(k, &ly->w, S, s->z, ly->K, 1.0f, s->g, ldg);
             for (int i = 0; i < S; i++) {
-                float *gi = s->g + (size_t)i * GH;
+                float *gi = s->g + (size_t)i * ldg;
                 if (lstm)
                     k->lstm_fwd_row(H, gi, ho + (size_t)i * H, co + (size_t)i * H, cp + (size_t)i * H);
                 else
@@ -271,9 +320,12 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
     }
     s->cur = nxt;
     if (out) {
+        const int ldo = s->head_w.ldw;
         for (int i = 0; i < S; i++)
-            memcpy(out + (size_t)i * s->O, s->head_b, sizeof(float) * (size_t)s->O);
-        rnn__sgemm_packed(S, s->O, H, 1.0f, in, H, s->head_w, 1.0f, out, s->O);
+            memcpy(s->hout + (size_t)i * ldo, s->head_b, sizeof(float) * (size_t)s->O);
+        apply(k, &s->head_w, S, in, H, 1.0f, s->hout, ldo);
+        for (int i = 0; i < S; i++)
+            memcpy(out + (size_t)i * s->O, s->hout + (size_t)i * ldo, sizeof(float) * (size_t)s->O);
     }
     return RNN_OK;
 }
