@@ -56,6 +56,5 @@ int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_task(int argc, char **argv);
-int cmd_bench_stream(const char *cell, int I, int H, int L, int S, int steps);
 
 #endif

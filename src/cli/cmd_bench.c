@@ -243,6 +243,57 @@ static int bench_gemm(int N, int iters)
 
 
 
+static int bench_stream(const char *cellname, int I, int H, int L, int S, int steps)
+{
+    rnn_cell cell;
+    int rc = parse_cell(cellname, &cell);
+    if (rc)
+        return rc;
+    /* a feature model whose head is as wide as the hidden state: the step
+     * the benchmark times is the recurrent cell (the head is cheap) */
+    rnn_model_config mc = {.vocab_size = 0, .embed_size = 0, .input_size = I, .cell = cell, .hidden_size = H,
+                           .num_layers = L, .bidirectional = 0, .dropout = 0.0f, .output_size = H};
+    rnn_model *m;
+    rnn_stream *s;
+    rnn_error e;
+    rnn_status st = rnn_model_new(&m, &mc, 1, &e);
+    if (st)
+        return cli_fail_status("bench", st, e.msg);
+    st = rnn_stream_new(&s, m, S, &e);
+    rnn_model_free(m); /* the stream holds its own packed weights */
+    if (st)
+        return cli_fail_status("bench", st, e.msg);
+    float *x = malloc((size_t)S * I * sizeof *x), *y = malloc((size_t)S * H * sizeof *y);
+    double *times = malloc((size_t)steps * sizeof *times);
+    if (!x || !y || !times) {
+        free(x);
+        free(y);
+        free(times);
+        rnn_stream_free(s);
+        return cli_error("bench", CLI_EXIT_INTERNAL, "out of memory");
+    }
+    for (int i = 0; i < S * I; i++)
+        x[i] = (float)sin(i * 0.7);
+    /* each repetition times a batch of steps: one step is too short to time */
+    const int reps = 2000;
+    for (int r = 0; r < 3 + steps; r++) {
+        double t0 = now_s();
+        for (int k = 0; k < reps; k++)
+            rnn_stream_step(s, NULL, NULL, x); /* the cell alone, like nn.LSTMCell */
+        if (r >= 3)
+            times[r - 3] = (now_s() - t0) / reps;
+    }
+    double med = median(times, steps);
+    printf("{\"case\": \"stream\", \"cell\": \"%s\", \"layers\": %d, \"input\": %d, \"hidden\": %d, "
+           "\"streams\": %d, \"steps\": %d, \"us_per_step\": %.4f, \"peak_rss_mb\": %.1f}\n",
+           rnn_cell_name(cell), L, I, H, S, steps, med * 1e6, peak_rss_mb());
+    free(x);
+    free(y);
+    free(times);
+    rnn_stream_free(s);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *cell = "lstm";
@@ -275,7 +326,7 @@ int cmd_bench(int argc, char **argv)
     if (strcmp(pos[0], "forward") == 0)
         return bench_forward(cell, L, H, I, T, B, iters, threads);
     if (strcmp(pos[0], "stream") == 0)
-        return cmd_bench_stream(cell, I > 0 ? I : H, H, L, S, steps);
+        return bench_stream(cell, I > 0 ? I : H, H, L, S, steps);
     if (strcmp(pos[0], "gemm") == 0)
         return bench_gemm(size, iters);
     return cli_error("bench", CLI_EXIT_INPUT, "unknown case '%s'; expected train, forward, stream or gemm",
