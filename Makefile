@@ -62,6 +62,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all test test-torch install uninstall clean examples fixtures demo bench-gemm bench
+.PHONY: fuzz fuzz-targets memcheck
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/librnn.a $(BUILD)/librnn.so $(BUILD)/rnn examples
@@ -146,7 +147,11 @@ test-torch: all
 fixtures: all
 	$(PYTHON) tools/gen_fixtures.py tests/fixtures
 	$(PYTHON) tools/gen_optim_fixtures.py tests/fixtures
+	$(PYTHON) tools/gen_conv_fixtures.py tests/fixtures
+	$(PYTHON) tools/gen_statal_fixtures.py tests/fixtures
+	$(PYTHON) tools/gen_seq2seq_fixtures.py tests/fixtures
 	$(PYTHON) tools/gen_bad_inputs.py tests/bad_inputs/files
+	$(PYTHON) tools/gen_reliability_inputs.py tests/bad_inputs/files
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
@@ -180,3 +185,54 @@ demo: all
 	@echo
 	@echo "--- rnn sample $(BUILD)/demo/best.safetensors --length 600 --temperature 0.7 --seed 1"
 	@$(BUILD)/rnn sample $(BUILD)/demo/best.safetensors --length 600 --temperature 0.7 --seed 1
+
+# ---- reliability (docs/reliability.md): fault injection, fuzzing, valgrind ----
+
+# The allocation-failure tests: the unit tests linked with mem.c compiled
+# -DRNN_FAULT_INJECTION (a hook that fails the N-th allocation), a variant
+# only this test binary contains. `make test` runs its "faults" suite.
+FAULT_LIB_OBJ := $(filter-out $(BUILD)/obj/src/core/mem.o,$(LIB_OBJ)) $(BUILD)/obj/fault/mem.o
+FAULT_TEST_OBJ := $(filter-out $(BUILD)/obj/tests/test_faults.o,$(TEST_OBJ)) \
+	$(BUILD)/obj/fault/test_faults.o
+$(BUILD)/obj/fault/mem.o: src/core/mem.c $(CONFIG)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DRNN_FAULT_INJECTION -MMD -MP -c $< -o $@
+$(BUILD)/obj/fault/test_faults.o: tests/test_faults.c $(CONFIG)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DRNN_FAULT_INJECTION -MMD -MP -c $< -o $@
+$(BUILD)/tests/faults: $(FAULT_TEST_OBJ) $(FAULT_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FAULT_TEST_OBJ) $(FAULT_LIB_OBJ) $(LIBS)
+-include $(BUILD)/obj/fault/mem.d $(BUILD)/obj/fault/test_faults.d
+
+# Fuzz targets (tests/fuzz/fuzz_*.c) are linked two ways: with replay.c by
+# any compiler, so that `make test` (and SANITIZE=1) replays the committed
+# seed corpus and crash regressions through them; and with clang's
+# libFuzzer, ASan and UBSan for `make fuzz FUZZ_SECONDS=N` (N seconds per
+# target; needs clang and libclang-rt-dev).
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CLI_OBJ := $(filter-out $(BUILD)/obj/src/cli/main.o,$(CLI_OBJ))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+test: $(BUILD)/tests/faults $(FUZZ_REPLAY)
+$(BUILD)/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(FUZZ_CLI_OBJ) $(BUILD)/librnn.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_CLI_OBJ) $(BUILD)/librnn.a \
+		$(ALL_LDFLAGS) $(LIBS)
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+fuzz:
+	$(MAKE) --no-print-directory BUILD=build/libfuzzer CC=$(FUZZ_CC) OPENMP= \
+		WERROR= CFLAGS='-O1 -g -Wno-unknown-pragmas' SANFLAGS='$(FUZZ_SAN)' fuzz-targets
+	sh tests/fuzz/run.sh build/libfuzzer $(FUZZ_SECONDS)
+fuzz-targets: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_CLI_OBJ) $(BUILD)/librnn.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CLI_OBJ) $(BUILD)/librnn.a \
+		$(ALL_LDFLAGS) $(LIBS)
+
+# valgrind memcheck over the command-line tests: no leaks, no errors.
+memcheck: all
+	sh tests/memcheck.sh $(BUILD)

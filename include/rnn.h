@@ -539,6 +539,31 @@ float *rnn_stream_state(rnn_stream *s, int k, int layer, int which);
 /* Models with a condition: the condition id of stream k (default 0). */
 rnn_status rnn_stream_set_condition(rnn_stream *s, int k, int cond);
 
+/* ------------------------------------------------------------------ */
+/* Memory: what training a model needs, known before allocating it.    */
+/* ------------------------------------------------------------------ */
+
+typedef struct rnn_memory_estimate {
+    size_t params;     /* bytes of parameter values                       */
+    size_t grads;      /* bytes of their gradients                        */
+    size_t optimizer;  /* bytes of optimizer state (momentum, moments)    */
+    size_t workspace;  /* bytes of activations kept for backward, scratch,
+                          packed weights and one batch's inputs, outputs,
+                          targets, losses and carried states              */
+    size_t total;      /* the sum                                         */
+    size_t num_params; /* parameters (floats)                             */
+} rnn_memory_estimate;
+
+/* What creating a model of config c and training it with optimizer optim
+ * (NULL: no optimizer state, e.g. inference) on batches of B sequences of
+ * T steps allocates, from the configuration alone: nothing is allocated.
+ * Not included: the data set itself and the GEMM's transient packing
+ * buffers (at most ~8.5 MB per thread). RNN_EINVAL for an invalid config,
+ * RNN_EOVERFLOW (with the reason) when a size does not fit in size_t or
+ * the library's int dimensions. */
+rnn_status rnn_model_memory(const rnn_model_config *c, const rnn_optim_config *optim,
+                            int T, int B, rnn_memory_estimate *out, rnn_error *err);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -23,7 +23,14 @@
     X(stream)     \
     X(models)     \
     X(cli)        \
-    X(optim)
+    X(optim)      \
+    X(statal)     \
+    X(seq2seq)    \
+    X(memory)     \
+    X(faults)     \
+    X(classify)   \
+    X(csv)        \
+    X(forecast)
 
 #define DECLARE(name) void suite_##name(void);
 SUITES(DECLARE)

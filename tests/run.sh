@@ -1,7 +1,7 @@
 #!/bin/sh
-# run.sh BUILD -- runs every test: the C unit tests, the command-line tests
-# and the bad-input catalogue. Prints one "N passed, N failed" line at the
-# end and exits non-zero if anything failed.
+# run.sh BUILD -- runs every test: the C unit tests, the command-line tests,
+# the bad-input catalogue and the fault tests. Prints one "N passed, N
+# failed" line at the end and exits non-zero if anything failed.
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -32,6 +32,14 @@ bash tests/cli.sh "$RNN_BIN" 2>&1 | tee "$log"
 tally "$log" cli
 bash tests/bad_inputs/run.sh "$RNN_BIN" 2>&1 | tee "$log"
 tally "$log" bad_inputs
+# reliability (docs/reliability.md): allocation failures, the command line
+# under faults, the fuzz targets over their corpora and regressions
+"$build/tests/faults" faults 2>&1 | tee "$log"
+tally "$log" faults
+bash tests/faults.sh "$RNN_BIN" 2>&1 | tee "$log"
+tally "$log" faults.sh
+sh tests/fuzz/replay.sh "$build" 2>&1 | tee "$log"
+tally "$log" fuzz_replay
 
 echo "all: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ] || status=1

@@ -372,7 +372,10 @@ static void test_save_load_roundtrip(void)
 }
 
 /* Forward and backward give bitwise the same results for any thread count
- * (the work is split by batch rows and output columns, never along a sum). */
+ * (the work is split by batch rows and output columns, never along a sum).
+ * On our own GEMM only: OpenBLAS (make GEMM=blas) picks its kernels by the
+ * shape of each call, so splitting a product changes its last bits; there
+ * the results must agree closely (docs/reliability.md, "Determinism"). */
 static void test_threads_bitwise(void)
 {
     enum { T = 9, B = 37, I = 24, H = 80, L = 2 };
@@ -406,10 +409,16 @@ static void test_threads_bitwise(void)
             if (nt == 2) {
                 size_t n[4] = {(size_t)T * B * 2 * H, (size_t)2 * L * B * H, (size_t)T * B * I, np};
                 const char *what[4] = {"y", "hn", "dx", "parameter gradients"};
+                const int blas = strcmp(rnn__gemm_backend(), "openblas") == 0;
                 for (int k = 0; k < 4; k++) {
-                    CHECK_MSG(memcmp(out[0][k], out[1][k], n[k] * sizeof(float)) == 0,
-                              "%s: %s differs between 1 and 2 threads", rnn_cell_name((rnn_cell)cell),
-                              what[k]);
+                    if (blas)
+                        CHECK_MSG(t_allclose(what[k], out[0][k], out[1][k], n[k], 1e-5, 1e-4),
+                                  "%s: %s, 1 and 2 threads on OpenBLAS", rnn_cell_name((rnn_cell)cell),
+                                  what[k]);
+                    else
+                        CHECK_MSG(memcmp(out[0][k], out[1][k], n[k] * sizeof(float)) == 0,
+                                  "%s: %s differs between 1 and 2 threads", rnn_cell_name((rnn_cell)cell),
+                                  what[k]);
                     free(out[0][k]);
                     free(out[1][k]);
                 }

@@ -150,6 +150,115 @@ def main(outdir):
                         "--hidden", "4", "--embed", "4", "--layers", "1", "--seq-len", "8", "--batch", "2",
                         "--quiet"], check=True)
         shutil.copy(os.path.join(d, "last.safetensors"), os.path.join(outdir, "tiny_lm.safetensors"))
+    classify_files(outdir, rnn)
+    forecast_files(outdir, rnn)
+    seq2seq_files(outdir, rnn)
+
+
+def classify_files(outdir, rnn):
+    """Files for `rnn classify`, `rnn train --conditioned` and `rnn sample
+    --condition`: broken TSVs and .npy labels, and two tiny checkpoints."""
+    def put(name, data):
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+
+    good = ["the film was good", "the plot was dull", "a lovely ending", "boring and slow",
+            "great acting", "the music was awful", "a fine story", "weak and tedious"]
+    lines = "".join(f"{'pos' if i % 2 == 0 else 'neg'}\t{good[i % 8]}\n" for i in range(40))
+    put("cls_train.tsv", lines)
+    put("cls_ragged.tsv", "pos\tthe film was good\nneg\tthe plot was dull\nno tab on this line\n")
+    put("cls_fields.tsv", "pos\tthe film was good\nneg\tthe plot\twas dull\n")
+    put("cls_empty_text.tsv", "pos\tthe film was good\nneg\tthe plot was dull\n\npos\t\n")
+    put("cls_one_label.tsv", "pos\tthe film was good\npos\tgreat acting\npos\ta fine story\n")
+    put("cls_steps_ragged.tsv", "DDD_NNNN\tthe film\nN V N N V\tabcdef\n")
+    put("cls_unseen_label.tsv", "pos\tthe film was good\nneutral\tthe plot was dull\n")
+    put("cls_unknown_char.tsv", "the film was good\nthe plot was dull\na caf\u00e9 story\n")
+    put("cls_too_long.tsv", "the film was good\n" + "the plot was dull " * 4 + "\n")
+    put("cls_text_only.tsv", "the film was good\nthe plot was dull\n")
+    put("cls_mixed.tsv", "pos\tthe film was good\nthe plot was dull\n")
+    np.save(os.path.join(outdir, "cls_x.npy"), np.zeros((4, 3, 2), np.float32))
+    np.save(os.path.join(outdir, "cls_y.npy"), np.array([0, 1, 0, 1], np.int64))
+    np.save(os.path.join(outdir, "cls_y_float.npy"), np.array([0, 1, 0, 1], np.float32))
+    np.save(os.path.join(outdir, "cls_y_neg.npy"), np.array([0, -2, 0, 1], np.int64))
+    np.save(os.path.join(outdir, "cls_y_5.npy"), np.array([0, 1, 0, 1, 1], np.int64))
+    np.save(os.path.join(outdir, "cls_y_steps.npy"), np.zeros((4, 3), np.int64))
+    np.save(os.path.join(outdir, "cls_len_zero.npy"), np.array([0, 3, 3, 3], np.int64))
+    np.save(os.path.join(outdir, "cls_x_nan.npy"), np.array([[[0, 1], [np.nan, 0], [0, 0]]] * 4, np.float32))
+    # tiny real checkpoints, made by the rnn binary
+    small = ["--max-steps", "2", "--hidden", "4", "--embed", "4", "--batch", "4", "--quiet"]
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([rnn, "classify", "train", os.path.join(outdir, "cls_train.tsv"), "--out", d,
+                        "--max-len", "40"] + small, check=True, stdout=subprocess.DEVNULL)
+        shutil.copy(os.path.join(d, "last.safetensors"), os.path.join(outdir, "tiny_cls.safetensors"))
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([rnn, "train", os.path.join(outdir, "cls_train.tsv"), "--conditioned", "--out", d,
+                        "--layers", "1"] + small, check=True)
+        shutil.copy(os.path.join(d, "last.safetensors"), os.path.join(outdir, "tiny_cond.safetensors"))
+
+
+def forecast_files(outdir, rnn):
+    """CSV series for `rnn forecast`, each broken one way, a good one (fc_ok.csv:
+    60 monthly rows, target y, feature x) and a tiny checkpoint trained on it
+    with a feature column (fc_tiny.safetensors)."""
+    def put(name, text):
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(text.encode())
+
+    def rows(n, y=lambda i: 10 + (i * 7) % 12 + 0.5 * (i % 5)):
+        return "".join(f"{2000 + i // 12}-{i % 12 + 1:02d},{y(i):g},{(i * 3) % 7}\n" for i in range(n))
+
+    head = "date,y,x\n"
+    put("fc_ok.csv", head + rows(60))
+    put("fc_no_header.csv", rows(60))
+    put("fc_numbers.csv", "".join(f"{10 + i % 7}\n" for i in range(60)))
+    lines = rows(60).splitlines(True)
+    put("fc_non_numeric.csv", head + "".join(lines[:5]) + "2000-06,abc,1\n" + "".join(lines[6:]))
+    put("fc_nan.csv", head + "".join(lines[:3]) + "2000-04,NaN,1\n" + "".join(lines[4:]))
+    put("fc_missing.csv", head + "".join(lines[:2]) + "2000-03,,1\n" + "".join(lines[3:]))
+    put("fc_inf.csv", head + "".join(lines[:7]) + "2000-08,inf,1\n" + "".join(lines[8:]))
+    put("fc_ragged.csv", head + "".join(lines[:4]) + "2000-05,3\n" + "".join(lines[5:]))
+    put("fc_unclosed.csv", head + lines[0] + '"2000-02,11,1\n' + "".join(lines[2:]))
+    put("fc_short.csv", head + rows(20))
+    put("fc_zero.csv", head + "".join(lines[:1]) + "2000-02,0,1\n" + "".join(lines[2:]))
+    put("fc_constant.csv", "date,y\n" + "".join(f"{2000 + i // 12}-{i % 12 + 1:02d},5\n" for i in range(48))
+        + "".join(f"2004-{i + 1:02d},{6 + i}\n" for i in range(12)))
+    put("fc_empty.csv", "")
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([rnn, "forecast", "train", os.path.join(outdir, "fc_ok.csv"), "--target", "y",
+                        "--features", "x", "--time", "date", "--lookback", "24", "--horizon", "6",
+                        "--strategy", "direct",
+                        "--test-size", "6", "--val-size", "6", "--hidden", "4", "--max-steps", "2",
+                        "--out", d, "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        shutil.copy(os.path.join(d, "last.safetensors"), os.path.join(outdir, "fc_tiny.safetensors"))
+
+
+def seq2seq_files(outdir, rnn):
+    """Files for `rnn seq2seq` (source<TAB>target pairs, sources to translate)
+    and a tiny checkpoint trained on s2s_ok.tsv (--max-len 40)."""
+    def put(name, data):
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+
+    ok = ["3 de marzo de 1999\t1999-03-03", "July 4, 1976\t1976-07-04", "1/2/03\t2003-02-01",
+          "the 9th of May, 1950\t1950-05-09", "31 Dec 49\t2049-12-31", "12.10.1988\t1988-10-12"]
+    put("s2s_ok.tsv", "".join(line + "\n" for line in ok))
+    put("s2s_ragged.tsv", ok[0] + "\n" + ok[1] + "\n" + "1/2/03 2003-02-01\n")
+    put("s2s_fields.tsv", ok[0] + "\n" + "July 4\t1976\t1976-07-04\n")
+    put("s2s_empty_target.tsv", "3 de marzo de 1999\t\n")
+    put("s2s_empty_source.tsv", ok[0] + "\n" + "\t1976-07-04\n")
+    put("s2s_bad_utf8.tsv", ok[0].encode() + b"\n" + b"caf\xc3\x28\t2000-01-01\n")
+    put("s2s_src_ok.txt", "3 de marzo de 1999\nJuly 4, 1976\n")
+    put("s2s_src_empty_line.txt", "3 de marzo de 1999\n\nJuly 4, 1976\n")
+    put("s2s_src_unknown.txt", "3 \u2603 marzo\n")
+    put("s2s_src_long.txt", "1" * 41 + "\n")
+    put("s2s_src_bad_utf8.txt", b"July\xc3\x28 4\n")
+    put("s2s_eval_unknown.tsv", ok[0] + "\n" + "4 \u2603 1976\t1976-07-04\n")
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([rnn, "seq2seq", "train", os.path.join(outdir, "s2s_ok.tsv"), "--out", d,
+                        "--max-steps", "2", "--hidden", "4", "--embed", "4", "--layers", "1",
+                        "--batch", "2", "--max-len", "40", "--val-frac", "0", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+        shutil.copy(os.path.join(d, "last.safetensors"), os.path.join(outdir, "s2s_tiny.safetensors"))
 
 
 if __name__ == "__main__":

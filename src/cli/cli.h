@@ -48,6 +48,9 @@ int cli_error(const char *verb, int code, const char *fmt, ...)
 int cli_exit_code(rnn_status st);
 /* cli_error(verb, cli_exit_code(st), "%s", msg). */
 int cli_fail_status(const char *verb, rnn_status st, const char *msg);
+/* Checks the environment variables the library reads (RNN_GEMM,
+ * RNN_KERNELS): 0, or an error printed and exit status 2 (env.c). */
+int cli_check_env(void);
 
 /* Verbs. */
 int cmd_run(int argc, char **argv);
@@ -56,5 +59,11 @@ int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_task(int argc, char **argv);
+int cmd_task_adding(int argc, char **argv); /* task_memory.c */
+int cmd_task_copy(int argc, char **argv);
+int cmd_forecast(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_seq2seq(int argc, char **argv);
+int cmd_task_dates(int argc, char **argv); /* task_dates.c */
 
 #endif

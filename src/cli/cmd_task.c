@@ -16,6 +16,9 @@ typedef struct task_entry {
 
 static const task_entry tasks[] = {
     /* {"name", cmd_task_name, "one line"}, -- one line per task */
+    {"adding", cmd_task_adding, "long memory: the adding problem over T steps (MSE vs 0.167)"},
+    {"copy", cmd_task_copy, "long memory: recall 10 symbols after T blanks (vs 10 ln 8/(T+20))"},
+    {"dates", cmd_task_dates, "pairs for seq2seq: dates in 14 surface forms -> ISO 8601"},
     {NULL, NULL, NULL},
 };
 

@@ -1,4 +1,5 @@
-/* lm_common.c -- checkpoint and text loading shared by sample and eval. */
+/* lm_common.c -- checkpoint and text loading shared by sample and eval
+ * (and sample of label-conditioned models). */
 #include "cli/lm_common.h"
 
 #include "io/io.h"
@@ -7,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lm_load(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab)
+/* Model, vocabulary and (conditioned models) labels of a checkpoint. */
+static int load(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab,
+                rnn__strtab *labels, int *conditioned, int allow_cond)
 {
     rnn__st f;
     rnn_error e;
     *m = NULL;
+    *conditioned = 0;
+    memset(labels, 0, sizeof *labels);
     rnn_status st = rnn__st_read(&f, path, &e);
     if (st)
         return cli_fail_status(verb, st, e.msg);
@@ -22,7 +27,13 @@ int lm_load(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab
         goto out;
     }
     const char *task = rnn__st_meta(&f, "rnn.task"), *vj = rnn__st_meta(&f, "rnn.vocab");
-    if (!task || strcmp(task, "charlm") != 0) {
+    const char *lj = rnn__st_meta(&f, "rnn.labels");
+    const int cond = task && strcmp(task, "charlm-cond") == 0;
+    if (cond && !allow_cond) {
+        rc = cli_error(verb, CLI_EXIT_INPUT,
+                       "%s: a label-conditioned model ('rnn train --conditioned'); 'rnn %s' reads "
+                       "unconditioned character models", path, verb);
+    } else if (!task || (strcmp(task, "charlm") != 0 && !cond)) {
         rc = cli_error(verb, CLI_EXIT_INPUT,
                        "%s: a '%s' model; 'rnn %s' needs a character language model from "
                        "'rnn train'", path, task ? task : "unknown", verb);
@@ -32,7 +43,17 @@ int lm_load(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab
         rc = cli_error(verb, CLI_EXIT_INPUT, "%s: vocabulary of %d characters but the model has %d",
                        path, vocab->size, (*m)->cfg.vocab_size);
         rnn__vocab_free(vocab);
+    } else if (cond && (!lj || (st = rnn__strtab_from_json(labels, lj, "rnn.labels", &e)))) {
+        rc = cli_error(verb, CLI_EXIT_INPUT, "%s: %s", path, lj ? e.msg : "rnn.labels: missing");
+        rnn__vocab_free(vocab);
+    } else if (cond && ((*m)->cfg.cond_classes != labels->n || (*m)->cfg.readout != RNN_READOUT_STEPS ||
+                        rnn__vocab_index(vocab, '\n') < 0)) {
+        rc = cli_error(verb, CLI_EXIT_INPUT, "%s: %d labels but the model has %d conditions", path,
+                       labels->n, (*m)->cfg.cond_classes);
+        rnn__vocab_free(vocab);
+        rnn__strtab_free(labels);
     }
+    *conditioned = cond && !rc;
     if (rc) {
         rnn_model_free(*m);
         *m = NULL;
@@ -40,6 +61,19 @@ int lm_load(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab
 out:
     rnn__st_free(&f);
     return rc;
+}
+
+int lm_load(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab)
+{
+    rnn__strtab labels;
+    int cond;
+    return load(verb, path, m, vocab, &labels, &cond, 0);
+}
+
+int lm_load_any(const char *verb, const char *path, rnn_model **m, rnn__vocab *vocab,
+                rnn__strtab *labels, int *conditioned)
+{
+    return load(verb, path, m, vocab, labels, conditioned, 1);
 }
 
 int lm_read_ids(const char *verb, const char *path, const rnn__vocab *vocab, int32_t **ids,

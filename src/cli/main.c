@@ -1,5 +1,7 @@
 /* main.c -- the `rnn` command: dispatches to one verb per cmd_*.c. */
 #include "cli/cli.h"
+#include "core/core.h"
+#include "layers/kernels.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,9 @@ static const verb verbs[] = {
     {"task", cmd_task, "built-in tasks that generate their own data"},
     {"bench", cmd_bench, "measure training, inference and streaming speed (JSON lines)"},
     {"run", cmd_run, "run a PyTorch RNN/LSTM/GRU state_dict on .npy data, with gradients"},
+    {"forecast", cmd_forecast, "time-series forecasting, judged against the naive baselines"},
+    {"classify", cmd_classify, "sequence classification and labelling (many-to-one, many-to-many)"},
+    {"seq2seq", cmd_seq2seq, "encoder-decoder with attention: train on source<TAB>target pairs, translate"},
 };
 
 static void usage(FILE *f)
@@ -50,9 +55,16 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(v, "--version") == 0 || strcmp(v, "version") == 0) {
-        printf("rnn %s\n", RNN_VERSION_STRING);
+        /* the second line names what this build and CPU run on: results
+         * are bitwise reproducible only within the same paths
+         * (docs/reliability.md, "Determinism") */
+        printf("rnn %s\ngemm: %s, pointwise kernels: %s\n", RNN_VERSION_STRING,
+               rnn__gemm_backend(), rnn__kernels_get()->name);
         return 0;
     }
+    int bad_env = cli_check_env();
+    if (bad_env)
+        return bad_env;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(v, verbs[i].name) == 0)
             return verbs[i].fn(argc - 2, argv + 2);

@@ -8,6 +8,7 @@
 
 #include "cli/plot.h"
 #include "io/io.h"
+#include "model/trainer.h" /* rnn__trainer_skip, for --on-nan skip */
 
 #include <errno.h>
 #include <math.h>
@@ -41,6 +42,7 @@ void train_flags_defaults(train_flags *f)
     f->val_frac = 0.05;
     f->lr_decay = 0.5;
     f->seed = 1;
+    f->on_nan = "stop";
 }
 
 const char train_flags_usage[] =
@@ -75,7 +77,11 @@ const char train_flags_usage[] =
     "  --resume              continue from DIR/last.safetensors with its settings\n"
     "  --seed S              random seed (default 1)\n"
     "  --threads N           threads (default: all cores); results do not depend on it\n"
-    "  --quiet               no progress output\n";
+    "  --quiet               no progress output\n"
+    "  --on-nan stop|skip    a step whose loss or gradient is NaN/Inf: stop (default; the\n"
+    "                        last checkpoint is kept) or skip that batch and go on\n"
+    "  --max-memory SIZE     refuse a model needing more memory to train (e.g. 2G, 512M;\n"
+    "                        default: the machine's memory)\n";
 
 int train_flags_add(train_flags *f, cli_opt *o, int n)
 {
@@ -111,6 +117,8 @@ int train_flags_add(train_flags *f, cli_opt *o, int n)
         {"out", CLI_STR, &f->out, 0, 0, 0},
         {"resume", CLI_FLAG, &f->resume, 0, 0, 0},
         {"quiet", CLI_FLAG, &f->quiet, 0, 0, 0},
+        {"on-nan", CLI_STR, &f->on_nan, 0, 0, 0},
+        {"max-memory", CLI_STR, &f->max_memory, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof add / sizeof add[0]; i++)
         o[n++] = add[i];
@@ -122,6 +130,13 @@ int train_flags_to_options(const char *verb, const train_flags *f, int64_t total
                            rnn_train_options *o, rnn_cell *cell)
 {
     memset(o, 0, sizeof *o);
+    double limit;
+    if (f->on_nan && strcmp(f->on_nan, "stop") != 0 && strcmp(f->on_nan, "skip") != 0)
+        return cli_error(verb, CLI_EXIT_INPUT, "--on-nan: expected stop or skip, got '%s'", f->on_nan);
+    if (f->max_memory && train_parse_size(f->max_memory, &limit) != 0)
+        return cli_error(verb, CLI_EXIT_INPUT,
+                         "--max-memory: expected a size such as 512M, 2G or 1.5T, got '%s'",
+                         f->max_memory);
     if (strcmp(f->cell, "lstm") == 0)
         *cell = RNN_CELL_LSTM;
     else if (strcmp(f->cell, "gru") == 0)
@@ -182,9 +197,13 @@ int train_flags_to_options(const char *verb, const train_flags *f, int64_t total
 
 /* ---- flags as JSON, for --resume ----------------------------------------- */
 
+/* Settings of this run or this machine, not of the training: a resumed run
+ * takes them from its own command line. Leaving threads out also keeps the
+ * checkpoint bytes the same for every thread count (docs/reliability.md). */
 static int not_persisted(const char *name)
 {
-    return strcmp(name, "resume") == 0 || strcmp(name, "out") == 0 || strcmp(name, "quiet") == 0;
+    return strcmp(name, "resume") == 0 || strcmp(name, "out") == 0 || strcmp(name, "quiet") == 0 ||
+           strcmp(name, "threads") == 0 || strcmp(name, "max-memory") == 0;
 }
 
 char *train_flags_json(const cli_opt *opts, int count)
@@ -238,6 +257,11 @@ int train_flags_apply(const char *verb, cli_opt *opts, int count, const rnn__jso
         if (o->seen || not_persisted(o->name) || !v)
             continue;
         int ok = 1;
+        /* a saved number gets the checks a typed one gets (a checkpoint is
+         * a file from anywhere); the option's own default, e.g. 0 for
+         * "--epochs not given", is what an unset option is saved as */
+        const double before = o->kind == CLI_INT ? *(int *)o->dst
+                              : o->kind == CLI_FLOAT ? *(double *)o->dst : 0;
         switch (o->kind) {
         case CLI_STR:
             ok = v->kind == RNN__JSON_STRING;
@@ -246,7 +270,8 @@ int train_flags_apply(const char *verb, cli_opt *opts, int count, const rnn__jso
             break;
         case CLI_INT:
         case CLI_FLAG:
-            ok = v->kind == RNN__JSON_NUMBER && fabs(v->number) < 2e9;
+            ok = v->kind == RNN__JSON_NUMBER && fabs(v->number) < 2e9 &&
+                 v->number == floor(v->number);
             if (ok)
                 *(int *)o->dst = (int)v->number;
             break;
@@ -263,6 +288,13 @@ int train_flags_apply(const char *verb, cli_opt *opts, int count, const rnn__jso
         }
         if (!ok)
             return cli_error(verb, CLI_EXIT_INPUT, "%s: saved setting '%s' is malformed", path, o->name);
+        if ((o->kind == CLI_INT || o->kind == CLI_FLOAT) && o->min < o->max) {
+            double x = o->kind == CLI_INT ? *(int *)o->dst : *(double *)o->dst;
+            if (x != before && !(x >= o->min && x <= o->max))
+                return cli_error(verb, CLI_EXIT_INPUT,
+                                 "%s: saved setting '%s' = %g is out of range [%g, %g]", path,
+                                 o->name, x, o->min, o->max);
+        }
     }
     return 0;
 }
@@ -281,6 +313,108 @@ int cli_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* ---- memory: refuse before allocating --------------------------------------- */
+
+int train_parse_size(const char *s, double *bytes)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v >= 0) || !isfinite(v))
+        return -1;
+    static const char units[] = "KMGT";
+    double scale = 1;
+    if (*end) {
+        const char *u = strchr(units, *end >= 'a' && *end <= 'z' ? *end - 'a' + 'A' : *end);
+        if (!u || !*u)
+            return -1;
+        for (const char *k = units; k <= u; k++)
+            scale *= 1024;
+        end++;
+        if (*end == 'B' || *end == 'b') /* "2GB" means the same */
+            end++;
+        if (*end == 'i' && end[1] == 'B') /* and "2GiB" */
+            end += 2;
+    }
+    if (*end || v * scale < 1)
+        return -1;
+    *bytes = v * scale;
+    return 0;
+}
+
+/* "3.21G": binary units, as --max-memory takes them. */
+static void fmt_size(char *out, size_t n, double b)
+{
+    static const char units[] = "BKMGTPE";
+    int u = 0;
+    while (b >= 1024 && u < 6) {
+        b /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, n, "%.0fB", b);
+    else
+        snprintf(out, n, "%.3g%c", b, units[u]);
+}
+
+/* A number from a cgroup file ("max" = none), or 0. */
+static double cgroup_limit(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char line[64];
+    double v = 0;
+    if (fp) {
+        if (fgets(line, sizeof line, fp) && line[0] >= '0' && line[0] <= '9')
+            v = strtod(line, NULL);
+        fclose(fp);
+    }
+    return v;
+}
+
+/* What the machine has: physical memory, or the container's limit when
+ * that is smaller (cgroup v2, then v1). */
+static double machine_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    double m = pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+    double c = cgroup_limit("/sys/fs/cgroup/memory.max");
+    if (c <= 0)
+        c = cgroup_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    if (c > 0 && (m <= 0 || c < m))
+        m = c;
+    return m;
+}
+
+int train_check_memory(const char *verb, const train_flags *f, const rnn_model_config *mc,
+                       const rnn_train_options *o, int T)
+{
+    rnn_memory_estimate est;
+    rnn_error e;
+    rnn_status st = rnn_model_memory(mc, &o->optim, T, o->batch, &est, &e);
+    if (st)
+        return cli_error(verb, cli_exit_code(st), "%s", e.msg);
+    double limit = 0;
+    int given = f->max_memory && train_parse_size(f->max_memory, &limit) == 0;
+    if (!given)
+        limit = machine_memory();
+    if (limit <= 0 || (double)est.total <= limit)
+        return 0;
+    char need[32], lim[32], p[32], g[32], op[32], w[32];
+    fmt_size(need, sizeof need, (double)est.total);
+    fmt_size(lim, sizeof lim, limit);
+    fmt_size(p, sizeof p, (double)est.params);
+    fmt_size(g, sizeof g, (double)est.grads);
+    fmt_size(op, sizeof op, (double)est.optimizer);
+    fmt_size(w, sizeof w, (double)est.workspace);
+    char than[64];
+    snprintf(than, sizeof than, given ? "--max-memory %s" : "the %s this machine has", lim);
+    return cli_error(verb, CLI_EXIT_INPUT,
+                     "the model needs about %s to train on batches of %d x %d (parameters %s, "
+                     "gradients %s, optimizer %s, workspace %s), more than %s; use a smaller "
+                     "model or batch%s", need, o->batch, T, p, g, op, w, than,
+                     given ? ", or raise --max-memory" : " (--max-memory sets another limit)");
 }
 
 /* ---- the run directory --------------------------------------------------- */
@@ -335,7 +469,23 @@ static void path_in(char *out, size_t n, const char *dir, const char *file)
     snprintf(out, n, "%s/%s", dir, file);
 }
 
-static int write_log(train_run *r)
+/* Where a save's failure goes: printed at once (NULL), or kept for the
+ * training loop, which decides whether to stop or to warn and go on. */
+typedef struct save_err {
+    rnn_status st;
+    char msg[640];
+} save_err;
+
+static int save_fail(const char *verb, save_err *se, rnn_status st, const char *msg)
+{
+    if (!se)
+        return cli_fail_status(verb, st, msg);
+    se->st = st;
+    snprintf(se->msg, sizeof se->msg, "%s", msg && *msg ? msg : rnn_strerror(st));
+    return cli_exit_code(st);
+}
+
+static int write_log_to(train_run *r, save_err *se)
 {
     rnn__buf b = {0};
     rnn__buf_puts(&b, "step,epoch,train_loss,val_loss,lr,tokens_per_s,elapsed_s\n");
@@ -355,7 +505,7 @@ static int write_log(train_run *r)
     rnn_status st = b.oom ? RNN_ENOMEM : rnn__write_file_atomic(path, b.data, b.len, &e);
     rnn__buf_free(&b);
     if (st)
-        return cli_fail_status(r->verb, st, st == RNN_ENOMEM ? "out of memory" : e.msg);
+        return save_fail(r->verb, se, st, st == RNN_ENOMEM ? "out of memory" : e.msg);
 
     /* loss.svg: train loss at every logged step, validation at evaluations */
     size_t n = r->nrows;
@@ -364,7 +514,7 @@ static int write_log(train_run *r)
     size_t nt = 0, nv = 0;
     if (!x || !yt || !xv || !yv) {
         free(x); free(yt); free(xv); free(yv);
-        return cli_error(r->verb, CLI_EXIT_INTERNAL, "out of memory");
+        return save_fail(r->verb, se, RNN_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         if (isfinite(r->rows[i].train_loss)) {
@@ -379,16 +529,19 @@ static int write_log(train_run *r)
     plot_series s[2] = {{"train loss", x, yt, nt, "#1f77b4", 0, 0},
                         {"validation loss", xv, yv, nv, "#d62728", 0, 1}};
     char title[256];
-    snprintf(title, sizeof title, "%s %s-%d x %d: loss (nats per token)", r->verb,
-             r->flags->cell, r->flags->hidden, r->flags->layers);
-    plot_spec spec = {title, "step", "cross-entropy (nats)", 0, 0};
+    snprintf(title, sizeof title, "%s %s-%d x %d: loss (%s)", r->verb,
+             r->flags->cell, r->flags->hidden, r->flags->layers,
+             r->loss_name ? r->loss_name : "nats per token");
+    plot_spec spec = {title, "step", r->loss_name ? r->loss_name : "cross-entropy (nats)", 0, 0};
     path_in(path, sizeof path, r->flags->out, "loss.svg");
     st = plot_lines(path, &spec, s, r->has_val ? 2 : 1, &e);
     free(x); free(yt); free(xv); free(yv);
-    return st ? cli_fail_status(r->verb, st, e.msg) : 0;
+    return st ? save_fail(r->verb, se, st, e.msg) : 0;
 }
 
-static char *loop_json(const train_run *r, double elapsed)
+static int write_log(train_run *r) { return write_log_to(r, NULL); }
+
+static char *loop_json(const train_run *r)
 {
     rnn__buf b = {0};
     rnn__buf_printf(&b, "{\"flags\": %s, \"best_val\": ", r->flags_json ? r->flags_json : "{}");
@@ -396,8 +549,10 @@ static char *loop_json(const train_run *r, double elapsed)
         rnn__buf_printf(&b, "%.17g", r->best_val);
     else
         rnn__buf_puts(&b, "null");
-    rnn__buf_printf(&b, ", \"best_step\": %lld, \"evals_since_best\": %d, \"elapsed\": %.3f}",
-                    (long long)r->best_step, r->evals_since_best, elapsed);
+    /* no wall-clock time: it would make two identical runs' checkpoints
+     * differ; --resume takes the elapsed time from log.csv instead */
+    rnn__buf_printf(&b, ", \"best_step\": %lld, \"evals_since_best\": %d}",
+                    (long long)r->best_step, r->evals_since_best);
     if (b.oom) {
         rnn__buf_free(&b);
         return NULL;
@@ -405,16 +560,16 @@ static char *loop_json(const train_run *r, double elapsed)
     return b.data;
 }
 
-static int save(train_run *r, const char *file, double elapsed)
+static int save_to(train_run *r, const char *file, save_err *se)
 {
     char path[4096];
     path_in(path, sizeof path, r->flags->out, file);
-    char *loop = loop_json(r, elapsed);
+    char *loop = loop_json(r);
     size_t n = r->meta_count;
     const char **k = calloc(n + 1, sizeof *k), **v = calloc(n + 1, sizeof *v);
     if (!loop || !k || !v) {
         free(loop); free(k); free(v);
-        return cli_error(r->verb, CLI_EXIT_INTERNAL, "out of memory");
+        return save_fail(r->verb, se, RNN_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         k[i] = r->meta_keys[i];
@@ -425,8 +580,39 @@ static int save(train_run *r, const char *file, double elapsed)
     rnn_status st = rnn_trainer_save(r->trainer, path, k, v, n + 1);
     free(loop); free(k); free(v);
     if (st)
-        return cli_fail_status(r->verb, st, rnn_trainer_errmsg(r->trainer));
+        return save_fail(r->verb, se, st, rnn_trainer_errmsg(r->trainer));
     return 0;
+}
+
+/* A checkpoint (file) or the log (file NULL) during training. A file that
+ * cannot be written -- full disk, quota, directory removed -- is reported
+ * on one line and training goes on: the previous file is intact (writes
+ * are atomic) and the next evaluation tries again, so hours of training in
+ * memory are not thrown away for a disk that may be cleaned meanwhile.
+ * `final`: nothing comes after this save; its failure becomes the run's
+ * exit status. Returns 0 when saved, else the exit status, with *stop set
+ * when training must stop now: weights that are not finite (the library
+ * refuses to write them) or no memory. */
+static int save_or_warn(train_run *r, const char *file, int64_t step, int final, int tty,
+                        int *stop)
+{
+    save_err se = {RNN_OK, ""};
+    int rc = file ? save_to(r, file, &se) : write_log_to(r, &se);
+    if (!rc)
+        return 0;
+    if (tty && !r->flags->quiet)
+        fputs("\r\033[K", stderr);
+    r->failed_saves++;
+    if (se.st == RNN_EINVAL || se.st == RNN_ENOMEM) {
+        *stop = 1;
+        return cli_error(r->verb, CLI_EXIT_INTERNAL, "%s; training stopped (the last checkpoint "
+                         "in %s is kept)", se.msg, r->flags->out);
+    }
+    if (final)
+        return cli_error(r->verb, rc, "%s; not saved (the previous file is kept)", se.msg);
+    fprintf(stderr, "rnn %s: step %lld: %s; the previous file is kept, training goes on\n",
+            r->verb, (long long)step, se.msg);
+    return rc;
 }
 
 int train_resume_state(train_run *r, const char *ckpt_path, const char *meta_json)
@@ -442,7 +628,10 @@ int train_resume_state(train_run *r, const char *ckpt_path, const char *meta_jso
     r->best_val = bv && bv->kind == RNN__JSON_NUMBER ? bv->number : INFINITY;
     r->best_step = bs && bs->kind == RNN__JSON_NUMBER ? (int64_t)bs->number : 0;
     r->evals_since_best = es && es->kind == RNN__JSON_NUMBER ? (int)es->number : 0;
-    r->elapsed_before = el && el->kind == RNN__JSON_NUMBER ? el->number : 0;
+    /* checkpoints before this one kept the elapsed time here; now it
+     * comes from the log (below), so that checkpoints hold no clock */
+    const int have_elapsed = el && el->kind == RNN__JSON_NUMBER;
+    r->elapsed_before = have_elapsed ? el->number : 0;
     rnn__json_free(j);
 
     /* the log up to the checkpoint's step */
@@ -487,6 +676,8 @@ int train_resume_state(train_run *r, const char *ckpt_path, const char *meta_jso
         }
         rnn__free(data);
     }
+    if (!have_elapsed && r->nrows > 0)
+        r->elapsed_before = r->rows[r->nrows - 1].elapsed;
     return 0;
 }
 
@@ -534,11 +725,12 @@ int train_loop(train_run *r)
     signal(SIGTERM, on_signal);
 
     const double t0 = now_s();
-    double train_time = 0, last_print = 0, window_loss = 0;
+    double last_print = 0, window_loss = 0;
     int window_n = 0;
-    int64_t window_tokens = 0, last_eval_step = -1;
+    int64_t window_tokens = 0, last_eval_step = -1, skipped = 0;
     double window_time = 0, rate = 0;
-    int rc = 0;
+    int rc = 0, skipped_in_a_row = 0, save_rc = 0, stop = 0, eval_final = 0;
+    const int skip = f->on_nan && strcmp(f->on_nan, "skip") == 0;
     const char *why = "done";
 
     for (;;) {
@@ -561,24 +753,53 @@ int train_loop(train_run *r)
         if (s) {
             if (tty && !f->quiet)
                 fputs("\r\033[K", stderr);
-            rc = cli_error(r->verb, s == RNN_EINVAL ? CLI_EXIT_INTERNAL : cli_exit_code(s),
-                           "%s; training stopped (the last checkpoint in %s is kept; try a "
-                           "lower --lr or --clip)", rnn_trainer_errmsg(r->trainer), f->out);
-            write_log(r);
-            goto out;
+            /* --on-nan skip: drop that batch's update and go on, unless the
+             * weights themselves are gone (then no step can succeed) or
+             * nothing but non-finite steps come any more */
+            if (s == RNN_EINVAL && skip && skipped_in_a_row < 100) {
+                fprintf(stderr, "rnn %s: %s; batch skipped (--on-nan skip)\n", r->verb,
+                        rnn_trainer_errmsg(r->trainer));
+                s = rnn__trainer_skip(r->trainer);
+                if (!s) {
+                    skipped++;
+                    skipped_in_a_row++;
+                    rnn_trainer_stats(r->trainer, &st);
+                }
+            }
+            if (s) {
+                rc = cli_error(r->verb, s == RNN_EINVAL ? CLI_EXIT_INTERNAL : cli_exit_code(s),
+                               "%s; training stopped (the last checkpoint in %s is kept; try a "
+                               "lower --lr or --clip)", rnn_trainer_errmsg(r->trainer), f->out);
+                write_log(r);
+                goto out;
+            }
+            if (skipped_in_a_row >= 100) {
+                rc = cli_error(r->verb, CLI_EXIT_INTERNAL,
+                               "100 steps in a row were not finite; training stopped (the last "
+                               "checkpoint in %s is kept; try a lower --lr or --clip)", f->out);
+                write_log(r);
+                goto out;
+            }
+        } else {
+            skipped_in_a_row = 0;
+            window_loss += st.loss;
+            window_n++;
         }
-        train_time += dt;
         window_time += dt;
-        window_loss += st.loss;
-        window_n++;
         window_tokens += (int64_t)f->seq_len * f->batch;
         rate = window_time > 0 ? (double)window_tokens / window_time : 0;
         elapsed = r->elapsed_before + (now_s() - t0);
         double epoch_f = (double)st.epoch + (double)st.batch_in_epoch / (double)(bpe ? bpe : 1);
 
         int is_eval = st.step % f->eval_every == 0 || st.step >= total;
+        const int last_step = st.step >= total; /* this evaluation's saves are the run's last */
+        if (is_eval) {
+            save_rc = 0; /* what failed at this evaluation (warned unless last_step) */
+            eval_final = last_step;
+        }
         if (st.step % log_every == 0 || is_eval) {
-            train_log_row w = {st.step, epoch_f, window_loss / window_n, NAN, st.lr, rate, elapsed};
+            train_log_row w = {st.step, epoch_f, window_n ? window_loss / window_n : NAN, NAN, st.lr,
+                               rate, elapsed};
             if (is_eval && r->has_val) {
                 double vl;
                 rnn_status es = rnn_trainer_evaluate(r->trainer, &vl);
@@ -591,8 +812,11 @@ int train_loop(train_run *r)
                     r->best_val = vl;
                     r->best_step = st.step;
                     r->evals_since_best = 0;
-                    if ((rc = save(r, "best.safetensors", elapsed)))
+                    save_rc = save_or_warn(r, "best.safetensors", st.step, last_step, tty, &stop);
+                    if (stop) {
+                        rc = save_rc;
                         goto out;
+                    }
                 } else {
                     r->evals_since_best++;
                 }
@@ -607,18 +831,24 @@ int train_loop(train_run *r)
             window_time = 0;
             if (is_eval) {
                 last_eval_step = st.step;
-                if ((rc = save(r, "last.safetensors", elapsed)) || (rc = write_log(r)))
+                int a = save_or_warn(r, "last.safetensors", st.step, last_step, tty, &stop);
+                int b = stop ? 0 : save_or_warn(r, NULL, st.step, last_step, tty, &stop);
+                if (stop) {
+                    rc = a ? a : b;
                     goto out;
+                }
+                save_rc = save_rc ? save_rc : a ? a : b;
                 if (!f->quiet) {
                     char rt[32], el[32];
                     fmt_rate(rt, sizeof rt, w.tokens_per_s);
                     fmt_duration(el, sizeof el, elapsed);
                     if (tty)
                         fputs("\r\033[K", stderr);
+                    /* NAN prints as "nan"; a NaN from arithmetic may print "-nan" */
                     fprintf(stderr, "step %7lld  epoch %6.2f  loss %.4f", (long long)st.step, epoch_f,
-                            w.train_loss);
+                            isnan(w.train_loss) ? NAN : w.train_loss);
                     if (r->has_val)
-                        fprintf(stderr, "  val %.4f%s", w.val_loss,
+                        fprintf(stderr, "  val %.4f%s", isnan(w.val_loss) ? NAN : w.val_loss,
                                 r->best_step == st.step ? " *" : "  ");
                     fprintf(stderr, "  lr %.2e  %s tok/s  %s\n", st.lr, rt, el);
                     last_print = now_s();
@@ -674,27 +904,45 @@ int train_loop(train_run *r)
                         r->best_val = vl;
                         r->best_step = st.step;
                         r->evals_since_best = 0;
-                        if ((rc = save(r, "best.safetensors", elapsed)))
+                        save_rc = save_or_warn(r, "best.safetensors", st.step, 1, tty, &stop);
+                        if (stop) {
+                            rc = save_rc;
                             goto out;
+                        }
                     }
                 }
             }
             add_row(r, &w);
         }
-        if (st.step > 0 && ((rc = save(r, "last.safetensors", elapsed)) || (rc = write_log(r))))
-            goto out;
+        /* the final state, unless the evaluation at this very step saved it
+         * or already reported it as not saved */
+        if (st.step > 0 && (last_eval_step != st.step || (save_rc && !eval_final))) {
+            if (last_eval_step == st.step)
+                save_rc = 0; /* retried now, as the final save */
+            int a = save_or_warn(r, "last.safetensors", st.step, 1, tty, &stop);
+            int b = stop ? 0 : save_or_warn(r, NULL, st.step, 1, tty, &stop);
+            save_rc = save_rc ? save_rc : a ? a : b;
+        }
+        rc = save_rc; /* a final save that failed: reported; the summary still follows */
         if (!f->quiet) {
             char el[32];
             fmt_duration(el, sizeof el, elapsed);
             fprintf(stderr, "%s at step %lld (epoch %.2f) after %s", why, (long long)st.step,
                     (double)st.epoch + (double)st.batch_in_epoch / (double)bpe, el);
-            if (isfinite(r->best_val))
+            if (isfinite(r->best_val) && !r->loss_name)
                 fprintf(stderr, "; best validation loss %.4f nats (%.4f bits) per token at step %lld",
                         r->best_val, r->best_val / log(2.0), (long long)r->best_step);
+            else if (isfinite(r->best_val))
+                fprintf(stderr, "; best validation loss %.6g (%s) at step %lld", r->best_val,
+                        r->loss_name, (long long)r->best_step);
+            if (skipped)
+                fprintf(stderr, "; %lld non-finite step%s skipped", (long long)skipped,
+                        skipped == 1 ? "" : "s");
             fprintf(stderr, "\n");
-            fprintf(stderr, "saved %s/last.safetensors%s, log.csv, loss.svg%s\n", f->out,
-                    isfinite(r->best_val) ? ", best.safetensors" : "",
-                    interrupted ? " (continue with --resume)" : "");
+            if (!rc)
+                fprintf(stderr, "saved %s/last.safetensors%s, log.csv, loss.svg%s\n", f->out,
+                        isfinite(r->best_val) ? ", best.safetensors" : "",
+                        interrupted ? " (continue with --resume)" : "");
         }
     }
 out:

@@ -14,6 +14,8 @@
 
 typedef struct train_flags {
     const char *cell, *nonlinearity, *optimizer, *schedule, *val_file, *out;
+    const char *on_nan;     /* "stop" (default) or "skip" (docs/reliability.md) */
+    const char *max_memory; /* "2G", "512M", ...; NULL = the machine's memory */
     int hidden, layers, embed, seq_len, batch, epochs, eval_every, patience, threads,
         warmup, lr_decay_every, resume, quiet;
     uint64_t max_steps;
@@ -27,7 +29,7 @@ void train_flags_defaults(train_flags *f);
 /* Appends the training options to opts (which has room for at least
  * TRAIN_FLAG_COUNT more) and returns the new count; opts[n..new) are the
  * training flags (train_flags_json and _apply_json take that range). */
-#define TRAIN_FLAG_COUNT 32
+#define TRAIN_FLAG_COUNT 34
 int train_flags_add(train_flags *f, cli_opt *opts, int n);
 /* Usage text of the training flags. */
 extern const char train_flags_usage[];
@@ -44,6 +46,18 @@ struct rnn__json;
  * outlive the run. */
 int train_flags_apply(const char *verb, cli_opt *opts, int count, const struct rnn__json *flags,
                       const char *path);
+
+/* Refuses, before anything is allocated, a model that would need more
+ * memory than --max-memory (default: the machine's physical memory) to
+ * train on batches of o->batch sequences of T steps: prints one line with
+ * the estimate (rnn_model_memory) and returns exit status 2; 0 if it fits.
+ * Every training verb calls it between train_flags_to_options and
+ * rnn_model_new. */
+int train_check_memory(const char *verb, const train_flags *f, const rnn_model_config *mc,
+                       const rnn_train_options *o, int T);
+/* Parses a size such as "512M", "2G", "1.5T" or "300000000" (bytes;
+ * K/M/G/T are powers of 1024); 0 on success, -1 if malformed. */
+int train_parse_size(const char *s, double *bytes);
 
 /* Sets the BLAS thread count (the only knob the CLI turns globally). */
 void cli_set_threads(int threads);
@@ -67,6 +81,9 @@ typedef struct train_run {
     const char *const *meta_values;
     size_t meta_count;
     const char *flags_json;
+    /* the loss, for the summary and loss.svg: NULL = cross-entropy (nats per
+     * token, also shown in bits); otherwise its name, e.g. "MSE" */
+    const char *loss_name;
 
     /* state, restored on --resume */
     double best_val;
@@ -75,6 +92,7 @@ typedef struct train_run {
     double elapsed_before; /* seconds of earlier sessions */
     train_log_row *rows;
     size_t nrows, caprows;
+    int64_t failed_saves; /* checkpoints or logs that could not be written */
 } train_run;
 
 /* Creates the output directory (and checks it is writable). */

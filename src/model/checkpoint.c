@@ -7,6 +7,7 @@
  */
 #include "model/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -186,6 +187,23 @@ rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *pat
         rnn__error_prefix(err, "%s", path);
         return st;
     }
+    /* the file must hold the parameters its config describes: a config
+     * asking for a huge model is refused here, before it is allocated,
+     * rather than after (or by the OOM killer) */
+    rnn_memory_estimate est;
+    st = rnn_model_memory(&c, NULL, 1, 1, &est, err);
+    if (st) {
+        rnn__error_prefix(err, "%s: rnn.config", path);
+        return st;
+    }
+    size_t held = 0;
+    for (size_t i = 0; i < f->count; i++)
+        if (!rnn__add(&held, held, f->tensors[i].numel))
+            held = SIZE_MAX;
+    if (est.num_params > held)
+        return rnn__fail(err, RNN_EFORMAT,
+                         "%s: rnn.config describes a model of %zu parameters, but the file holds "
+                         "only %zu values", path, est.num_params, held);
     rnn_model *m;
     st = rnn_model_new(&m, &c, 0, err);
     if (st) {
@@ -219,6 +237,15 @@ rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *pat
                            path, t->name, rnn__dtype_name(ft->dtype));
             goto fail;
         }
+        /* our trainer never writes NaN or Inf weights; a file that has them
+         * was damaged or diverged elsewhere, and would only produce NaN */
+        const float *w = m->params + t->offset;
+        for (size_t k = 0; k < t->numel; k++)
+            if (!isfinite(w[k])) {
+                st = rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' element %zu is %s; the weights "
+                               "must be finite", path, t->name, k, isnan(w[k]) ? "NaN" : "Inf");
+                goto fail;
+            }
     }
     *out = m;
     return RNN_OK;

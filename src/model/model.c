@@ -158,8 +158,9 @@ rnn_status rnn_model_new(rnn_model **out, const rnn_model_config *config, uint64
     m->params = rnn__alloc_floats(m->nparams);
     m->grads = rnn__alloc_floats(m->nparams);
     if (!m->tensors || !m->params || !m->grads) {
+        const size_t np = m->nparams; /* m is gone after the free */
         rnn_model_free(m);
-        return rnn__fail(err, RNN_ENOMEM, "out of memory for %zu parameters", m->nparams);
+        return rnn__fail(err, RNN_ENOMEM, "out of memory for %zu parameters", np);
     }
     if (c->vocab_size > 0)
         add_tensor(m, "embed.weight", 2, c->vocab_size, c->embed_size, m->off_embed);

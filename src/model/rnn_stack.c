@@ -39,9 +39,9 @@ static rnn_status stack_alloc(rnn_stack **out, const rnn_stack_config *cfg,
     s->params = rnn__alloc_floats(s->st.nparams);
     s->grads = rnn__alloc_floats(s->st.nparams);
     if (!s->params || !s->grads) {
+        const size_t np = s->st.nparams; /* s is gone after the free */
         rnn_stack_free(s);
-        return rnn__fail(err, RNN_ENOMEM,
-                         "out of memory for %zu parameters", s->st.nparams);
+        return rnn__fail(err, RNN_ENOMEM, "out of memory for %zu parameters", np);
     }
     rnn__stack_bind(&s->st, s->params, s->grads);
     *out = s;

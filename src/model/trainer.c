@@ -20,6 +20,13 @@ static rnn_status tret(rnn_trainer *t, rnn_status st)
     return st;
 }
 
+/* What is trained: the rnn_model's buffers, or a custom trainee's. */
+static float *t_params(const rnn_trainer *t) { return t->m ? t->m->params : t->custom.params; }
+static float *t_grads(const rnn_trainer *t) { return t->m ? t->m->grads : t->custom.grads; }
+static size_t t_count(const rnn_trainer *t) { return t->m ? t->m->nparams : t->custom.n; }
+static int t_threads(const rnn_trainer *t) { return t->m ? t->m->stack.threads : t->custom.threads; }
+static uint64_t *t_rng(rnn_trainer *t) { return t->m ? t->m->stack.rng.s : t->custom.rng; }
+
 uint64_t rnn__fnv1a(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
@@ -68,6 +75,32 @@ rnn_status rnn__trainer_new(rnn_trainer **out, rnn_model *m, const rnn_train_opt
     return RNN_OK;
 }
 
+rnn_status rnn__trainer_new_custom(rnn_trainer **out, const rnn__trainee *p,
+                                   const rnn_train_options *o, const rnn__task *task, void *data,
+                                   int64_t batches_per_epoch, int64_t tokens_per_step,
+                                   rnn_error *err)
+{
+    *out = NULL;
+    rnn_trainer *t = rnn__calloc(1, sizeof *t);
+    if (!t) {
+        task->free(data);
+        return rnn__fail(err, RNN_ENOMEM, "out of memory");
+    }
+    t->custom = *p;
+    t->o = *o;
+    t->task = task;
+    t->data = data;
+    t->batches_per_epoch = batches_per_epoch;
+    t->tokens_per_step = tokens_per_step;
+    rnn_status st = rnn_optim_new(&t->opt, &o->optim, p->n, err);
+    if (st) {
+        rnn_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return RNN_OK;
+}
+
 void rnn_trainer_free(rnn_trainer *t)
 {
     if (!t)
@@ -100,36 +133,91 @@ static int all_finite(const float *a, size_t n)
     return acc == 0.0f;
 }
 
-rnn_status rnn_trainer_step(rnn_trainer *t, rnn_train_stats *stats)
+/* Names the first non-finite element of a params-shaped buffer for the
+ * user: "gradient of rnn.weight_hh_l0 is inf (element 17)". A custom
+ * trainee has no tensor names: its flat index then. */
+static void name_nonfinite(const rnn_trainer *t, const float *a, const char *prefix, char *out,
+                           size_t n)
 {
-    rnn_model *m = t->m;
+    const size_t count = t_count(t);
+    size_t i = 0;
+    while (i < count && isfinite(a[i]))
+        i++;
+    const char *kind = i < count && isnan(a[i]) ? "nan" : "inf";
+    if (i == count) {
+        /* every element finite, their sum of squares not: the norm overflowed */
+        snprintf(out, n, "%snorm is inf (the elements are finite but huge)",
+                 prefix[0] ? "gradient " : "parameter ");
+        return;
+    }
+    if (t->m)
+        for (size_t k = 0; k < t->m->ntensors; k++) {
+            const rnn__tensor_info *ti = &t->m->tensors[k];
+            if (i >= ti->offset && i - ti->offset < ti->numel) {
+                snprintf(out, n, "%s%s is %s (element %zu)", prefix, ti->name, kind,
+                         i - ti->offset);
+                return;
+            }
+        }
+    snprintf(out, n, "%sparameter %zu is %s", prefix, i, kind);
+}
+
+rnn_status rnn__trainer_skip(rnn_trainer *t)
+{
+    if (!all_finite(t_params(t), t_count(t))) {
+        char what[160];
+        name_nonfinite(t, t_params(t), "", what, sizeof what);
+        return tret(t, rnn__fail(&t->err, RNN_EINVAL,
+                                 "step %lld: cannot skip: the parameters are not finite (%s)",
+                                 (long long)t->step + 1, what));
+    }
+    /* the bookkeeping of a step, without its update or carried state */
     if (t->batch >= t->batches_per_epoch) {
         t->epoch++;
         t->batch = 0;
     }
     if (t->batch == 0)
         t->task->epoch_start(t);
-    rnn_model_zero_grad(m);
+    t->step++;
+    t->batch++;
+    t->last_lr = rnn_schedule_lr(&t->o.schedule, t->o.lr, t->step - 1);
+    return tret(t, RNN_OK);
+}
+
+rnn_status rnn_trainer_step(rnn_trainer *t, rnn_train_stats *stats)
+{
+    if (t->batch >= t->batches_per_epoch) {
+        t->epoch++;
+        t->batch = 0;
+    }
+    if (t->batch == 0)
+        t->task->epoch_start(t);
+    if (t->m)
+        rnn_model_zero_grad(t->m);
+    else
+        memset(t->custom.grads, 0, t->custom.n * sizeof *t->custom.grads);
     double loss;
     rnn_status st = t->task->forward_backward(t, &loss);
     if (st)
         return tret(t, st);
-    double norm = rnn__clip_grad_norm(m->grads, m->nparams,
-                                      t->o.clip_norm > 0 ? t->o.clip_norm : INFINITY, m->stack.threads);
+    double norm = rnn__clip_grad_norm(t_grads(t), t_count(t),
+                                      t->o.clip_norm > 0 ? t->o.clip_norm : INFINITY, t_threads(t));
     if (!isfinite(loss) || !isfinite(norm)) {
         t->last_loss = loss;
         t->last_norm = norm;
-        return tret(t, rnn__fail(&t->err, RNN_EINVAL,
-                                 "step %lld: %s is %s; the update was not applied",
-                                 (long long)t->step + 1, isfinite(loss) ? "gradient norm" : "loss",
-                                 isfinite(loss) ? (isnan(norm) ? "nan" : "inf")
-                                                : (isnan(loss) ? "nan" : "inf")));
+        char what[160];
+        if (!isfinite(loss))
+            snprintf(what, sizeof what, "loss is %s", isnan(loss) ? "nan" : "inf");
+        else
+            name_nonfinite(t, t_grads(t), "gradient of ", what, sizeof what);
+        return tret(t, rnn__fail(&t->err, RNN_EINVAL, "step %lld: %s; the update was not applied",
+                                 (long long)t->step + 1, what));
     }
     if (t->o.clip_value > 0)
-        rnn_clip_grad_value(m->grads, m->nparams, t->o.clip_value);
+        rnn_clip_grad_value(t_grads(t), t_count(t), t->o.clip_value);
     double lr = rnn_schedule_lr(&t->o.schedule, t->o.lr, t->step);
-    rnn__optim_set_threads(t->opt, m->stack.threads);
-    rnn_optim_step(t->opt, m->params, m->grads, lr);
+    rnn__optim_set_threads(t->opt, t_threads(t));
+    rnn_optim_step(t->opt, t_params(t), t_grads(t), lr);
     if (t->task->after_step)
         t->task->after_step(t);
     t->step++;
@@ -153,7 +241,7 @@ rnn_status rnn_trainer_save(rnn_trainer *t, const char *path, const char *const 
                             const char *const *values, size_t count)
 {
     rnn_model *m = t->m;
-    if (!all_finite(m->params, m->nparams))
+    if (!all_finite(t_params(t), t_count(t)))
         return tret(t, rnn__fail(&t->err, RNN_EINVAL,
                                  "%s: not written: the parameters hold NaN or Inf", path));
     int slots;
@@ -166,7 +254,8 @@ rnn_status rnn_trainer_save(rnn_trainer *t, const char *path, const char *const 
         extra[ne++] = (rnn__st_entry){slot_names[k], RNN__F32, 1, {(int64_t)n}, state + (size_t)k * n};
     ne += t->task->save_extra(t, extra + ne);
 
-    const uint64_t *r = m->stack.rng.s;
+    static const uint64_t no_rng[4];
+    const uint64_t *r = t_rng(t) ? t_rng(t) : no_rng;
     char info[1024];
     snprintf(info, sizeof info,
              "{\"task\": \"%s\", \"step\": %lld, \"epoch\": %lld, \"batch\": %lld, "
@@ -190,7 +279,8 @@ rnn_status rnn_trainer_save(rnn_trainer *t, const char *path, const char *const 
         k[1 + i] = keys[i];
         v[1 + i] = values[i];
     }
-    rnn_status st = rnn__model_save(m, path, extra, ne, k, v, count + 1, &t->err);
+    rnn_status st = m ? rnn__model_save(m, path, extra, ne, k, v, count + 1, &t->err)
+                      : t->custom.save(t->custom.model, path, extra, ne, k, v, count + 1, &t->err);
     rnn__free(k);
     rnn__free(v);
     return tret(t, st);
@@ -235,18 +325,28 @@ rnn_status rnn_trainer_restore(rnn_trainer *t, const char *path)
         return tret(t, st);
     rnn_model *saved = NULL;
     rnn__json *info = NULL;
-    st = rnn__model_from_st(&saved, &f, path, err);
-    if (st)
-        goto out;
-    char *a = rnn__model_config_json(&m->cfg), *b = rnn__model_config_json(&saved->cfg);
-    int same = a && b && strcmp(a, b) == 0;
-    if (!same)
-        st = rnn__fail(err, RNN_EINVAL, "%s: the checkpoint's model %s differs from this one %s",
-                       path, b ? b : "?", a ? a : "?");
-    rnn__free(a);
-    rnn__free(b);
-    if (st)
-        goto out;
+    float *custom_params = NULL; /* a custom trainee's saved parameters */
+    if (!m) {
+        custom_params = rnn__alloc_floats(t->custom.n);
+        st = custom_params ? t->custom.load(t->custom.model, &f, path, custom_params, err)
+                           : rnn__fail(err, RNN_ENOMEM, "out of memory");
+        if (st)
+            goto out;
+    } else {
+        st = rnn__model_from_st(&saved, &f, path, err);
+        if (st)
+            goto out;
+        char *a = rnn__model_config_json(&m->cfg), *b = rnn__model_config_json(&saved->cfg);
+        if (!a || !b)
+            st = rnn__fail(err, RNN_ENOMEM, "%s: out of memory", path);
+        else if (strcmp(a, b) != 0)
+            st = rnn__fail(err, RNN_EINVAL, "%s: the checkpoint's model %s differs from this one %s",
+                           path, b, a);
+        rnn__free(a);
+        rnn__free(b);
+        if (st)
+            goto out;
+    }
     const char *text = rnn__st_meta(&f, "rnn.train");
     if (!text) {
         st = rnn__fail(err, RNN_EFORMAT, "%s: no training state (rnn.train) to resume from", path);
@@ -309,15 +409,17 @@ rnn_status rnn_trainer_restore(rnn_trainer *t, const char *path)
         st = t->task->restore_extra(t, &f, path);
     if (st)
         goto out;
-    memcpy(m->params, saved->params, m->nparams * sizeof *m->params);
+    memcpy(t_params(t), m ? saved->params : custom_params, t_count(t) * sizeof(float));
     rnn_optim_set_steps(t->opt, osteps);
     t->step = step;
     t->epoch = epoch;
     t->batch = batch;
-    memcpy(m->stack.rng.s, rng, sizeof rng);
+    if (t_rng(t))
+        memcpy(t_rng(t), rng, sizeof rng);
 out:
     rnn__json_free(info);
     rnn_model_free(saved);
+    rnn__free_floats(custom_params);
     rnn__st_free(&f);
     return tret(t, st);
 }

@@ -32,8 +32,31 @@ typedef struct rnn__task {
     void (*free)(void *task_data);
 } rnn__task;
 
+/* A model that is not an rnn_model (the Statal model, an encoder-decoder):
+ * what the trainer needs of it. A trainer made by rnn__trainer_new_custom
+ * has m == NULL and updates, clips, saves and restores these instead of an
+ * rnn_model's; its task's forward_backward reaches the model through
+ * t->data. */
+typedef struct rnn__trainee {
+    void *model;           /* handed back to save and load                    */
+    float *params, *grads; /* flat buffers of n floats each                   */
+    size_t n;
+    int threads;           /* for clipping and the optimizer (results do not depend on it) */
+    uint64_t *rng;         /* [4] a generator saved with the training state, or NULL */
+    /* Writes the parameters, `extra` tensors and the metadata pairs to
+     * path, atomically. */
+    rnn_status (*save)(void *model, const char *path, const rnn__st_entry *extra, size_t nextra,
+                       const char *const *keys, const char *const *values, size_t nmeta,
+                       rnn_error *err);
+    /* Checks that f (read from path) holds a model of this configuration
+     * and copies its parameters into params_out (n floats; not the model's
+     * own, which must not change before every check of the restore passed). */
+    rnn_status (*load)(void *model, const rnn__st *f, const char *path, float *params_out,
+                       rnn_error *err);
+} rnn__trainee;
+
 struct rnn_trainer {
-    rnn_model *m;
+    rnn_model *m; /* NULL for a custom trainee */
     rnn_train_options o;
     rnn_optim *opt;
     const rnn__task *task;
@@ -43,6 +66,7 @@ struct rnn_trainer {
     int64_t step, epoch, batch;
     double last_loss, last_norm, last_lr;
     rnn_error err;
+    rnn__trainee custom; /* when m is NULL */
 };
 
 /* Allocates a trainer with its optimizer; the task data is owned from
@@ -50,6 +74,18 @@ struct rnn_trainer {
 rnn_status rnn__trainer_new(rnn_trainer **out, rnn_model *m, const rnn_train_options *o,
                             const rnn__task *task, void *data, int64_t batches_per_epoch,
                             int64_t tokens_per_step, rnn_error *err);
+/* The same for a model that is not an rnn_model (see rnn__trainee; the
+ * trainee's buffers must outlive the trainer). */
+rnn_status rnn__trainer_new_custom(rnn_trainer **out, const rnn__trainee *p,
+                                   const rnn_train_options *o, const rnn__task *task, void *data,
+                                   int64_t batches_per_epoch, int64_t tokens_per_step,
+                                   rnn_error *err);
+/* Skips the next batch: counts it as a step (counters, schedule, epoch)
+ * with no update and no carried state, for `--on-nan skip` after
+ * rnn_trainer_step refused a non-finite step. RNN_EINVAL (naming the first
+ * bad parameter) when the parameters themselves are not finite, since
+ * every later step would fail too. */
+rnn_status rnn__trainer_skip(rnn_trainer *t);
 /* Checks the options every task shares (lr, clipping). */
 rnn_status rnn__check_options(const rnn_train_options *o, rnn_error *err);
 /* 64-bit FNV-1a over bytes, for data hashes. */

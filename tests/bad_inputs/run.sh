@@ -4,9 +4,12 @@
 # The command must exit with that status (never crash), print exactly one
 # line to stderr, and that line must match the regex (grep -E).
 # In arguments: @F is tests/bad_inputs/files/F, %F is tests/fixtures/F,
-# $TMP is a scratch directory.
+# $TMP is a scratch directory; leading NAME=VALUE words set environment
+# variables for the command (RNN_GEMM=avx215 run ...).
 set -u
 rnn=$1
+# the commands run in a scratch directory: a relative path must be resolved first
+case "$rnn" in /*) ;; */*) rnn=$(pwd)/$rnn ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures=$(cd "$here/../fixtures" && pwd)
 TMP=$(mktemp -d)
@@ -18,8 +21,13 @@ while IFS=$'\t' read -r name want pattern args; do
     args=${args//@/$here/files/}
     args=${args//%/$fixtures/}
     args=${args//\$TMP/$TMP}
+    envs=()
+    while [[ $args =~ ^([A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*)[[:space:]]+(.*)$ ]]; do
+        envs+=("${BASH_REMATCH[1]}")
+        args=${BASH_REMATCH[2]}
+    done
     # shellcheck disable=SC2086
-    (cd "$TMP" && eval "\"$rnn\" $args") >"$TMP/out" 2>"$TMP/err" </dev/null
+    (cd "$TMP" && eval "env ${envs[*]:-} \"\$rnn\" $args") >"$TMP/out" 2>"$TMP/err" </dev/null
     got=$?
     lines=$(wc -l < "$TMP/err")
     msg=$(head -n 1 "$TMP/err")
