@@ -67,12 +67,15 @@ for c in cells:
         except (OSError, ValueError):
             row.append("did not finish")
             continue
+        stopped = " (diverged at step %d; best checkpoint: step %d)" % (m["steps"] + 1, m["best_step"]) \
+            if "training_stopped" in m else ""
         if t == "adding":
-            row.append(f"{m['test_mse']:.4f} ({m['test_mse'] / m['baseline']:.2f}×) {verdict[m['verdict']]}")
+            row.append(f"{m['test_mse']:.2g} ({m['test_mse'] / m['baseline']:.2g}×) {verdict[m['verdict']]}{stopped}")
         else:
-            row.append(f"{m['test_ce']:.4f} ({m['test_ce'] / m['baseline']:.2f}×), "
-                       f"{100 * m['recall_accuracy']:.0f}% recalled, {verdict[m['verdict']]}")
-    lines.append(f"| {names.get(c, 'Statal ' + c.split(':')[1])} | " + " | ".join(row) + " |")
+            row.append(f"{m['test_ce']:.4f} ({m['test_ce'] / m['baseline']:.2g}×), "
+                       f"{100 * m['recall_accuracy']:.0f}% recalled, {verdict[m['verdict']]}{stopped}")
+    name = names[c] if c in names else "Statal " + c.split(":")[1]
+    lines.append(f"| {name} | " + " | ".join(row) + " |")
 table = "\n".join(lines) + "\n"
 open(os.path.join(out, "table.md"), "w").write(table)
 print(table, end="")

@@ -114,6 +114,9 @@ grep -q '"statal": "multi",' "$TMP/copy/metrics.json" && grep -q '"baseline": 0.
 "$rnn" task copy --resume --max-steps 30 --out "$TMP/copy" >"$TMP/copy.out" 2>"$TMP/err"
 grep -q "resuming from .* at step 20" "$TMP/err" && grep -q '"steps": 30,' "$TMP/copy/metrics.json" \
     && ok "task copy --resume (statal)" || bad "task copy --resume" "$(cat "$TMP/err")"
+"$rnn" sample "$TMP/copy/last.safetensors" >/dev/null 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "last.safetensors: a model for 'copy' of Statal cells, which this command cannot read; use rnn task copy" "$TMP/err" \
+    && ok "sample names a Statal task checkpoint" || bad "sample on a task checkpoint" "exit $rc: $(cat "$TMP/err")"
 "$rnn" task adding --resume --out "$TMP/copy" >/dev/null 2>"$TMP/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "was not written by 'rnn task adding'" "$TMP/err" \
     && ok "task adding --resume refuses a copy run" || bad "task --resume other task" "exit $rc: $(cat "$TMP/err")"
@@ -311,6 +314,9 @@ grep -qE '^exact match +[0-9.]+  \([0-9]+ of 40\)$' "$TMP/s2s_out" && grep -q '^
     && ok "seq2seq train prints the metrics" || bad "seq2seq train prints the metrics" "$(cat "$TMP/s2s_out")"
 grep -q '<rect' "$TMP/s2s/attention.svg" && grep -q '</svg>' "$TMP/s2s/attention.svg" \
     && ok "attention.svg has cells" || bad "attention.svg has cells" "no <rect>"
+"$rnn" eval "$TMP/s2s/best.safetensors" "$TMP/dates.tsv" >/dev/null 2>"$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "best.safetensors: a model for 'seq2seq', which this command cannot read; use rnn seq2seq translate" "$TMP/err" \
+    && ok "eval names a seq2seq checkpoint" || bad "eval on a seq2seq checkpoint" "exit $rc: $(cat "$TMP/err")"
 printf '3 de marzo de 1999\nJuly 4, 1976\n3/3/99\n' > "$TMP/src.txt"
 out=$("$rnn" seq2seq translate "$TMP/s2s/best.safetensors" < "$TMP/src.txt"); rc=$?
 [ $rc -eq 0 ] && [ "$(echo "$out" | wc -l)" -eq 3 ] && ok "translate: a line per line" \

@@ -348,7 +348,7 @@ int cls_meta_read(const char *verb, const char *path, const void *st_file, cls_m
     const char *labels = rnn__st_meta(f, "rnn.labels"), *ml = rnn__st_meta(f, "rnn.max_len");
     if (!task || (strcmp(task, "classify") != 0 && strcmp(task, "label") != 0))
         return cli_error(verb, CLI_EXIT_INPUT,
-                         "%s: a '%s' model; 'rnn %s' needs a checkpoint from 'rnn classify train'",
+                         "%s: a model for '%s'; 'rnn %s' needs a checkpoint from 'rnn classify train'",
                          path, task ? task : "unknown", verb);
     m->per_step = strcmp(task, "label") == 0;
     if (!input || !labels || !ml)

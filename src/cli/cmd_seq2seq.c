@@ -416,7 +416,7 @@ static int load_model(const char *verb, const char *path, loaded *l)
     int rc = 0;
     const char *task = rnn__st_meta(&f, "rnn.task");
     if (task && strcmp(task, "seq2seq") != 0) {
-        rc = cli_error(verb, CLI_EXIT_INPUT, "%s: a '%s' model; 'rnn %s' needs a model from "
+        rc = cli_error(verb, CLI_EXIT_INPUT, "%s: a model for '%s'; 'rnn %s' needs a model from "
                        "'rnn seq2seq train'", path, task, verb);
         goto out;
     }

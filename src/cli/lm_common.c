@@ -35,7 +35,7 @@ static int load(const char *verb, const char *path, rnn_model **m, rnn__vocab *v
                        "unconditioned character models", path, verb);
     } else if (!task || (strcmp(task, "charlm") != 0 && !cond)) {
         rc = cli_error(verb, CLI_EXIT_INPUT,
-                       "%s: a '%s' model; 'rnn %s' needs a character language model from "
+                       "%s: a model for '%s'; 'rnn %s' needs a character language model from "
                        "'rnn train'", path, task ? task : "unknown", verb);
     } else if (!vj || (st = rnn__vocab_from_json(vocab, vj, &e))) {
         rc = cli_error(verb, CLI_EXIT_INPUT, "%s: rnn.vocab: %s", path, vj ? e.msg : "missing");

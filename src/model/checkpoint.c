@@ -173,10 +173,25 @@ rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *pat
     *out = NULL;
     const char *version = rnn__st_meta(f, "rnn.version");
     const char *config = rnn__st_meta(f, "rnn.config");
-    if (!version || !config)
+    if (!version || !config) {
+        /* another verb's checkpoint (seq2seq, a Statal task model): say
+         * whose it is and what reads it */
+        const char *task = rnn__st_meta(f, "rnn.task");
+        static const char *const readers[][2] = {
+            {"seq2seq", "rnn seq2seq translate / rnn seq2seq eval"},
+            {"adding", "rnn task adding, which evaluates it"},
+            {"copy", "rnn task copy, which evaluates it"},
+        };
+        for (size_t i = 0; task && i < sizeof readers / sizeof readers[0]; i++)
+            if (strcmp(task, readers[i][0]) == 0)
+                return rnn__fail(err, RNN_EFORMAT,
+                                 "%s: a model for '%s'%s, which this command cannot read; use %s",
+                                 path, task, rnn__st_meta(f, "rnn.statal") ? " of Statal cells" : "",
+                                 readers[i][1]);
         return rnn__fail(err, RNN_EFORMAT,
                          "%s: not an rnn checkpoint (no rnn.version / rnn.config in the "
                          "metadata; for a bare PyTorch state_dict use 'rnn run')", path);
+    }
     if (strcmp(version, CHECKPOINT_VERSION) != 0)
         return rnn__fail(err, RNN_EUNSUPPORTED,
                          "%s: checkpoint version %s; this build reads version %s", path,

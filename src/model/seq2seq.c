@@ -1270,7 +1270,7 @@ rnn_status rnn__s2s_trainer_new(rnn_trainer **out, rnn__s2s *m, const rnn_train_
         return st;
     rnn__rng_seed(&m->rng, o->seed);
     rnn__trainee p = {m, m->params, m->grads, m->nparams, m->threads, m->rng.s, trainee_save,
-                      trainee_load};
+                      trainee_load, m->tensors, m->ntensors};
     const int64_t bpe = (train->n + s->B - 1) / s->B;
     int64_t tokens = 0; /* target tokens per step, on average, for the statistics */
     tokens = (train->tgt_off[train->n] + train->n) / (train->n ? train->n : 1) * (int64_t)s->B;

@@ -771,7 +771,7 @@ rnn_status rnn__statal_trainer_new(rnn_trainer **out, rnn__statal_model *m,
         return st;
     }
     rnn__trainee p = {m, m->params, m->grads, m->nparams, m->threads, NULL,
-                      trainee_save, trainee_load};
+                      trainee_save, trainee_load, m->tensors, m->ntensors};
     int64_t bpe = (train->n + s->B - 1) / s->B;
     return rnn__trainer_new_custom(out, &p, &oo, &statal_task, s, bpe, (int64_t)s->B * T, err);
 }

@@ -134,8 +134,8 @@ static int all_finite(const float *a, size_t n)
 }
 
 /* Names the first non-finite element of a params-shaped buffer for the
- * user: "gradient of rnn.weight_hh_l0 is inf (element 17)". A custom
- * trainee has no tensor names: its flat index then. */
+ * user: "gradient of rnn.weight_hh_l0 is inf (element 17)"; the flat
+ * index for a custom trainee that names no tensors. */
 static void name_nonfinite(const rnn_trainer *t, const float *a, const char *prefix, char *out,
                            size_t n)
 {
@@ -150,9 +150,11 @@ static void name_nonfinite(const rnn_trainer *t, const float *a, const char *pre
                  prefix[0] ? "gradient " : "parameter ");
         return;
     }
-    if (t->m)
-        for (size_t k = 0; k < t->m->ntensors; k++) {
-            const rnn__tensor_info *ti = &t->m->tensors[k];
+    const rnn__tensor_info *tensors = t->m ? t->m->tensors : t->custom.tensors;
+    const size_t ntensors = t->m ? t->m->ntensors : t->custom.ntensors;
+    if (tensors)
+        for (size_t k = 0; k < ntensors; k++) {
+            const rnn__tensor_info *ti = &tensors[k];
             if (i >= ti->offset && i - ti->offset < ti->numel) {
                 snprintf(out, n, "%s%s is %s (element %zu)", prefix, ti->name, kind,
                          i - ti->offset);

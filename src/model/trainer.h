@@ -53,6 +53,10 @@ typedef struct rnn__trainee {
      * own, which must not change before every check of the restore passed). */
     rnn_status (*load)(void *model, const rnn__st *f, const char *path, float *params_out,
                        rnn_error *err);
+    /* The named views of params (offsets into it), for messages such as
+     * "gradient of statal.weight_s_l0 is inf (element 3)"; may be NULL. */
+    const rnn__tensor_info *tensors;
+    size_t ntensors;
 } rnn__trainee;
 
 struct rnn_trainer {
