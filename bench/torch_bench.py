@@ -35,6 +35,15 @@ CELLS = {"lstm": (nn.LSTM, nn.LSTMCell, {}), "gru": (nn.GRU, nn.GRUCell, {}),
 
 
 def peak_rss_mb():
+    """VmHWM: the peak of this process image (ru_maxrss would carry the
+    peak of the process that started us over the exec on Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

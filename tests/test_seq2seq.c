@@ -484,6 +484,27 @@ static void test_beam_is_exhaustive_when_wide(void)
 
 /* ---- checkpoints ------------------------------------------------------------ */
 
+/* The memory estimate counts exactly the parameters the model has (loading
+ * a checkpoint relies on it to refuse files too small for their config). */
+static void test_memory_estimate_counts_the_parameters(void)
+{
+    for (int a = 0; a < 4; a++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int cell = 0; cell < 4; cell++) {
+                rnn__s2s_config c = {(rnn_cell)cell, 9, 7, 5, 6, 2, bi, 0.0f, (rnn__attn_kind)a, 40};
+                rnn__s2s *m = NULL;
+                rnn_error e;
+                rnn_memory_estimate est;
+                CHECK_OK(rnn__s2s_new(&m, &c, 1, &e));
+                CHECK_OK(rnn__s2s_memory(&c, NULL, 3, 4, 2, &est, &e));
+                if (m)
+                    CHECK_MSG(est.num_params == m->nparams, "attention %s, bi %d, %s: estimate %zu, "
+                              "model %zu", rnn__attn_name((rnn__attn_kind)a), bi,
+                              rnn_cell_name((rnn_cell)cell), est.num_params, m->nparams);
+                rnn__s2s_free(m);
+            }
+}
+
 static void test_checkpoint_round_trip(void)
 {
     rnn__s2s *m = small_model(RNN_CELL_LSTM, 1, RNN__ATTN_GENERAL, 2, 4);
@@ -497,7 +518,7 @@ static void test_checkpoint_round_trip(void)
     rnn__st f;
     CHECK_OK(rnn__st_read(&f, path, &e));
     rnn__s2s *b = NULL;
-    CHECK_OK(rnn__s2s_from_st(&b, &f, path, &e));
+    CHECK_MSG(rnn__s2s_from_st(&b, &f, path, &e) == RNN_OK, "%s", e.msg);
     CHECK(rnn__st_meta(&f, "seq2seq.src_vocab") && strcmp(rnn__st_meta(&f, "seq2seq.src_vocab"), "[\"a\"]") == 0);
     const rnn__st_tensor *hw = rnn__st_find(&f, "attn.key.weight");
     CHECK(hw && hw->ndim == 2 && hw->shape[0] == 6 && hw->shape[1] == 6);
@@ -747,6 +768,7 @@ void suite_seq2seq(void)
     RUN(test_model_finite_differences);
     RUN(test_greedy_matches_teacher_forcing);
     RUN(test_beam_is_exhaustive_when_wide);
+    RUN(test_memory_estimate_counts_the_parameters);
     RUN(test_checkpoint_round_trip);
     RUN(test_train_reverse);
     RUN(test_resume_bitwise);

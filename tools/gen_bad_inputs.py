@@ -244,6 +244,7 @@ def seq2seq_files(outdir, rnn):
     put("s2s_ok.tsv", "".join(line + "\n" for line in ok))
     put("s2s_ragged.tsv", ok[0] + "\n" + ok[1] + "\n" + "1/2/03 2003-02-01\n")
     put("s2s_fields.tsv", ok[0] + "\n" + "July 4\t1976\t1976-07-04\n")
+    put("s2s_long_word.tsv", ok[0] + "\n" + "x" * 1001 + " 4\t1976-07-04\n")
     put("s2s_empty_target.tsv", "3 de marzo de 1999\t\n")
     put("s2s_empty_source.tsv", ok[0] + "\n" + "\t1976-07-04\n")
     put("s2s_bad_utf8.tsv", ok[0].encode() + b"\n" + b"caf\xc3\x28\t2000-01-01\n")

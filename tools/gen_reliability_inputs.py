@@ -12,6 +12,10 @@ from the internet or a hand-edited one carries:
   rel_bad_flags/last.safetensors  --resume settings (rnn.loop) with a dropout
                                   of 5, outside [0, 0.99]
   rel_bad_hidden/last.safetensors  --resume settings with "hidden": 2.5
+  rel_s2s_absurd.safetensors      the seq2seq checkpoint s2s_tiny.safetensors
+                                  with seq2seq.config asking for 2^16 hidden
+                                  units x 64 layers
+  rel_s2s_nan.safetensors         the same checkpoint with an Inf weight
 
 Needs numpy and build/rnn (it trains the small model the files start from).
 Run: /usr/bin/python3 tools/gen_reliability_inputs.py tests/bad_inputs/files
@@ -58,6 +62,15 @@ def main(out, rnn="build/rnn"):
     save("rel_bad_flags/last.safetensors", tensors, dict(meta, **{"rnn.loop": json.dumps(bad)}))
     bad = dict(loop, flags=dict(loop["flags"], hidden=2.5))
     save("rel_bad_hidden/last.safetensors", tensors, dict(meta, **{"rnn.loop": json.dumps(bad)}))
+
+    # seq2seq checkpoints (s2s_tiny.safetensors is written by gen_bad_inputs.py)
+    tensors, meta = sttools.load_file(os.path.join(out, "s2s_tiny.safetensors"))
+    cfg = json.loads(meta["seq2seq.config"])
+    absurd = dict(cfg, hidden=1 << 16, layers=64)
+    save("rel_s2s_absurd.safetensors", tensors, dict(meta, **{"seq2seq.config": json.dumps(absurd)}))
+    inf = {k: v.copy() for k, v in tensors.items()}
+    inf["dec.rnn.weight_hh_l0"].reshape(-1)[3] = np.inf
+    save("rel_s2s_nan.safetensors", inf, meta)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
 #include "io/text.h"
 #include "model/seq2seq.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +74,14 @@ static int vocab_build(vocab *v, const span *all, size_t n)
     return 1;
 }
 
+/* The longest token a vocabulary holds (read_pairs refuses longer words,
+ * and a checkpoint's vocabulary is checked against the same limit). */
+enum { MAX_TOKEN_BYTES = 1000 };
+
 static char *vocab_json(const vocab *v)
 {
     rnn__buf b = {0};
-    char tmp[1024];
+    char tmp[MAX_TOKEN_BYTES + 1];
     rnn__buf_puts(&b, "[");
     for (int i = 0; i < v->n; i++) {
         int n = v->tok[i].n < (int)sizeof tmp - 1 ? v->tok[i].n : (int)sizeof tmp - 1;
@@ -106,7 +111,7 @@ static int vocab_from_json(vocab *v, const rnn__json *a)
         return 0;
     for (size_t i = 0; i < a->count; i++) {
         const rnn__json *s = &a->items[i];
-        if (s->kind != RNN__JSON_STRING || s->len < 1 || s->len > 1000 ||
+        if (s->kind != RNN__JSON_STRING || s->len < 1 || s->len > MAX_TOKEN_BYTES ||
             (i > 0 && span_cmp(&v->tok[i - 1], &(span){s->str, (int)s->len}) >= 0)) {
             vocab_free(v);
             return 0;
@@ -353,6 +358,11 @@ static int pair_line(void *ctx, size_t line, const char *s, size_t n)
             return cli_error(p->verb, CLI_EXIT_INPUT, "%s: line %zu: %s of %d %s is longer than the "
                              "limit of %d (--max-len)", p->name, line, what[f], k,
                              unit(p->words, k), p->max_len);
+        for (int i = 0; i < k; i++)
+            if (out[i].n > MAX_TOKEN_BYTES)
+                return cli_error(p->verb, CLI_EXIT_INPUT, "%s: line %zu: a %s word of %d bytes; "
+                                 "words of at most %d bytes are expected", p->name, line, what[f],
+                                 out[i].n, MAX_TOKEN_BYTES);
         count[f] = k;
     }
     p->nsrc += (size_t)count[0];
@@ -739,23 +749,9 @@ out:
 
 /* ---- --max-memory ---------------------------------------------------------------- */
 
-static void fmt_size(char *out, size_t n, double b)
-{
-    static const char units[] = "BKMGTPE";
-    int u = 0;
-    while (b >= 1024 && u < 6) {
-        b /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, n, "%.0fB", b);
-    else
-        snprintf(out, n, "%.3g%c", b, units[u]);
-}
-
 /* train_check_memory's rule (train_common.c) for this model, which is not an
  * rnn_model: refuse before allocating when the estimate exceeds --max-memory
- * or the machine's physical memory. */
+ * or what the machine (or its container) has. */
 static int check_memory(const char *verb, const train_flags *f, const rnn__s2s_config *mc,
                         const rnn_train_options *o, int S, int T)
 {
@@ -764,30 +760,9 @@ static int check_memory(const char *verb, const train_flags *f, const rnn__s2s_c
     rnn_status st = rnn__s2s_memory(mc, &o->optim, S, T, o->batch, &est, &e);
     if (st)
         return cli_error(verb, cli_exit_code(st), "%s", e.msg);
-    double limit = 0;
-    const int given = f->max_memory && train_parse_size(f->max_memory, &limit) == 0;
-    if (f->max_memory && !given)
-        return cli_error(verb, CLI_EXIT_INPUT, "--max-memory: expected a size such as 512M, 2G "
-                         "or 1.5T, got '%s'", f->max_memory);
-    if (!given) {
-        long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-        limit = pages > 0 && size > 0 ? (double)pages * (double)size : 0;
-    }
-    if (limit <= 0 || (double)est.total <= limit)
-        return 0;
-    char need[32], lim[32], p[32], g[32], op[32], w[32], than[64];
-    fmt_size(need, sizeof need, (double)est.total);
-    fmt_size(lim, sizeof lim, limit);
-    fmt_size(p, sizeof p, (double)est.params);
-    fmt_size(g, sizeof g, (double)est.grads);
-    fmt_size(op, sizeof op, (double)est.optimizer);
-    fmt_size(w, sizeof w, (double)est.workspace);
-    snprintf(than, sizeof than, given ? "--max-memory %s" : "the %s this machine has", lim);
-    return cli_error(verb, CLI_EXIT_INPUT,
-                     "the model needs about %s to train on batches of %d pairs of up to %d and %d "
-                     "tokens (parameters %s, gradients %s, optimizer %s, workspace %s), more than "
-                     "%s; use a smaller model or batch%s", need, o->batch, S, T - 1, p, g, op, w,
-                     than, given ? ", or raise --max-memory" : " (--max-memory sets another limit)");
+    char what[96];
+    snprintf(what, sizeof what, "batches of %d pairs of up to %d and %d tokens", o->batch, S, T - 1);
+    return train_check_estimate(verb, f, &est, what);
 }
 
 /* ---- rnn seq2seq train --------------------------------------------------------- */
@@ -931,8 +906,6 @@ static int cmd_train_s2s(int argc, char **argv)
     }
     if (!f.epochs && !f.max_steps && !(f.max_time > 0))
         f.epochs = 10;
-    if ((rc = train_prepare_out(verb, f.out)))
-        goto out_resume;
     const int akind = rnn__attn_from_name(attention);
     if (akind < 0) {
         rc = cli_error(verb, CLI_EXIT_INPUT, "--attention: expected none, dot, general or "
@@ -949,6 +922,9 @@ static int cmd_train_s2s(int argc, char **argv)
         goto out_resume;
     }
     const int words = strcmp(tokens, "word") == 0;
+    /* the output directory only once every flag is known good */
+    if ((rc = train_prepare_out(verb, f.out)))
+        goto out_resume;
 
     split sp;
     memset(&sp, 0, sizeof sp);
@@ -1103,7 +1079,7 @@ static int cmd_train_s2s(int argc, char **argv)
     }
     static const char *const keys[] = {"seq2seq.tokens", "seq2seq.src_vocab", "seq2seq.tgt_vocab"};
     const char *values[] = {tokens, vs_json, vt_json};
-    run.verb = "seq2seq";
+    run.verb = verb;
     run.flags = &f;
     run.trainer = t;
     run.has_val = sp.nval > 0;
@@ -1134,13 +1110,11 @@ static int cmd_train_s2s(int argc, char **argv)
     /* the held-out metrics, with the best checkpoint */
     {
         char bpath[4096], mpath[4096], apath[4096];
-        snprintf(bpath, sizeof bpath, "%s/best.safetensors", f.out);
-        FILE *probe = fopen(bpath, "rb");
-        const char *which = probe ? "best.safetensors" : "last.safetensors";
-        if (probe)
-            fclose(probe);
-        else
-            snprintf(bpath, sizeof bpath, "%s/last.safetensors", f.out);
+        /* best only when this run validated: an earlier run's best in the
+         * same --out must not be scored in its place */
+        const int have_best = run.has_val && isfinite(run.best_val);
+        const char *which = have_best ? "best.safetensors" : "last.safetensors";
+        snprintf(bpath, sizeof bpath, "%s/%s", f.out, which);
         if ((rc = load_model(verb, bpath, &best)))
             goto out;
         best.m->threads = f.threads;

@@ -176,28 +176,60 @@ static int parse_cell(const char *verb, const char *name, const char *statal_def
     return 0;
 }
 
+/* The configurations of the task's model: the Statal one or the other. */
+static rnn__statal_config statal_config(const cell_spec *c, task_kind kind, const train_flags *f)
+{
+    const int F = kind == TASK_ADDING ? 2 : RNN__COPY_INPUTS;
+    const int O = kind == TASK_ADDING ? 1 : RNN__COPY_CLASSES;
+    return (rnn__statal_config){c->mode, F, f->hidden, f->layers, O, kind == TASK_COPY};
+}
+
+static rnn_model_config model_config(const cell_spec *c, task_kind kind, const train_flags *f)
+{
+    rnn_model_config mc = {0};
+    mc.input_size = kind == TASK_ADDING ? 2 : RNN__COPY_INPUTS;
+    mc.cell = c->cell;
+    mc.hidden_size = f->hidden;
+    mc.num_layers = f->layers;
+    mc.dropout = (float)f->dropout;
+    mc.output_size = kind == TASK_ADDING ? 1 : RNN__COPY_CLASSES;
+    mc.readout = kind == TASK_ADDING ? RNN_READOUT_LAST : RNN_READOUT_STEPS;
+    return mc;
+}
+
+/* --max-memory (or what the machine has): refused before anything is
+ * allocated, with the estimate. */
+static int check_memory(const char *verb, const cell_spec *c, task_kind kind, const train_flags *f,
+                        const rnn_train_options *o, int T)
+{
+    if (!c->statal) {
+        const rnn_model_config mc = model_config(c, kind, f);
+        return train_check_memory(verb, f, &mc, o, T);
+    }
+    const rnn__statal_config sc = statal_config(c, kind, f);
+    rnn_memory_estimate est;
+    rnn_error e;
+    rnn_status st = rnn__statal_memory(&sc, &o->optim, T, o->batch, &est, &e);
+    if (st)
+        return cli_error(verb, cli_exit_code(st), "%s", e.msg);
+    char what[64];
+    snprintf(what, sizeof what, "batches of %d x %d", o->batch, T);
+    return train_check_estimate(verb, f, &est, what);
+}
+
 static int model_new(const char *verb, const cell_spec *c, task_kind kind, const train_flags *f,
                      const task_flags *tf, any_model *out)
 {
     memset(out, 0, sizeof *out);
-    const int F = kind == TASK_ADDING ? 2 : RNN__COPY_INPUTS;
-    const int O = kind == TASK_ADDING ? 1 : RNN__COPY_CLASSES;
     rnn_error e;
     rnn_status st;
     if (c->statal) {
-        rnn__statal_config sc = {c->mode, F, f->hidden, f->layers, O, kind == TASK_COPY};
+        const rnn__statal_config sc = statal_config(c, kind, f);
         st = rnn__statal_model_new(&out->sm, &sc, f->seed, &e);
         if (!st)
             out->sm->threads = f->threads;
     } else {
-        rnn_model_config mc = {0};
-        mc.input_size = F;
-        mc.cell = c->cell;
-        mc.hidden_size = f->hidden;
-        mc.num_layers = f->layers;
-        mc.dropout = (float)f->dropout;
-        mc.output_size = O;
-        mc.readout = kind == TASK_ADDING ? RNN_READOUT_LAST : RNN_READOUT_STEPS;
+        const rnn_model_config mc = model_config(c, kind, f);
         st = rnn_model_new(&out->rm, &mc, f->seed, &e);
         if (!st && (c->irnn || (c->cell == RNN_CELL_LSTM && !isnan(tf->forget_bias)))) {
             /* IRNN: W_hh = I, biases 0, relu; the input weights keep PyTorch's
@@ -597,6 +629,8 @@ static int run_task(task_kind kind, int argc, char **argv)
                                                                                      : f.cell);
     }
 
+    if ((rc = check_memory(verb, &spec, kind, &f, &o, seq_T)))
+        goto out;
     if ((rc = data_make(verb, kind, tf.train_size, tf.length, f.seed * 3 + 1, &train)) ||
         (rc = data_make(verb, kind, tf.test_size / 2, tf.length, f.seed * 3 + 2, &val)) ||
         (rc = data_make(verb, kind, tf.test_size, tf.length, f.seed * 3 + 3, &test)))

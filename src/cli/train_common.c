@@ -387,6 +387,34 @@ static double machine_memory(void)
     return m;
 }
 
+int train_check_estimate(const char *verb, const train_flags *f, const rnn_memory_estimate *est,
+                         const char *what)
+{
+    double limit = 0;
+    const int given = f->max_memory && train_parse_size(f->max_memory, &limit) == 0;
+    if (f->max_memory && !given)
+        return cli_error(verb, CLI_EXIT_INPUT, "--max-memory: expected a size such as 512M, 2G "
+                         "or 1.5T, got '%s'", f->max_memory);
+    if (!given)
+        limit = machine_memory();
+    if (limit <= 0 || (double)est->total <= limit)
+        return 0;
+    char need[32], lim[32], p[32], g[32], op[32], w[32];
+    fmt_size(need, sizeof need, (double)est->total);
+    fmt_size(lim, sizeof lim, limit);
+    fmt_size(p, sizeof p, (double)est->params);
+    fmt_size(g, sizeof g, (double)est->grads);
+    fmt_size(op, sizeof op, (double)est->optimizer);
+    fmt_size(w, sizeof w, (double)est->workspace);
+    char than[64];
+    snprintf(than, sizeof than, given ? "--max-memory %s" : "the %s this machine has", lim);
+    return cli_error(verb, CLI_EXIT_INPUT,
+                     "the model needs about %s to train on %s (parameters %s, gradients %s, "
+                     "optimizer %s, workspace %s), more than %s; use a smaller model or batch%s",
+                     need, what, p, g, op, w, than,
+                     given ? ", or raise --max-memory" : " (--max-memory sets another limit)");
+}
+
 int train_check_memory(const char *verb, const train_flags *f, const rnn_model_config *mc,
                        const rnn_train_options *o, int T)
 {
@@ -395,26 +423,9 @@ int train_check_memory(const char *verb, const train_flags *f, const rnn_model_c
     rnn_status st = rnn_model_memory(mc, &o->optim, T, o->batch, &est, &e);
     if (st)
         return cli_error(verb, cli_exit_code(st), "%s", e.msg);
-    double limit = 0;
-    int given = f->max_memory && train_parse_size(f->max_memory, &limit) == 0;
-    if (!given)
-        limit = machine_memory();
-    if (limit <= 0 || (double)est.total <= limit)
-        return 0;
-    char need[32], lim[32], p[32], g[32], op[32], w[32];
-    fmt_size(need, sizeof need, (double)est.total);
-    fmt_size(lim, sizeof lim, limit);
-    fmt_size(p, sizeof p, (double)est.params);
-    fmt_size(g, sizeof g, (double)est.grads);
-    fmt_size(op, sizeof op, (double)est.optimizer);
-    fmt_size(w, sizeof w, (double)est.workspace);
-    char than[64];
-    snprintf(than, sizeof than, given ? "--max-memory %s" : "the %s this machine has", lim);
-    return cli_error(verb, CLI_EXIT_INPUT,
-                     "the model needs about %s to train on batches of %d x %d (parameters %s, "
-                     "gradients %s, optimizer %s, workspace %s), more than %s; use a smaller "
-                     "model or batch%s", need, o->batch, T, p, g, op, w, than,
-                     given ? ", or raise --max-memory" : " (--max-memory sets another limit)");
+    char what[64];
+    snprintf(what, sizeof what, "batches of %d x %d", o->batch, T);
+    return train_check_estimate(verb, f, &est, what);
 }
 
 /* ---- the run directory --------------------------------------------------- */

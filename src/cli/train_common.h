@@ -55,6 +55,10 @@ int train_flags_apply(const char *verb, cli_opt *opts, int count, const struct r
  * rnn_model_new. */
 int train_check_memory(const char *verb, const train_flags *f, const rnn_model_config *mc,
                        const rnn_train_options *o, int T);
+/* The same rule for any estimate (models that are not an rnn_model): `what`
+ * completes "the model needs about X to train on ..." ("batches of 50 x 64"). */
+int train_check_estimate(const char *verb, const train_flags *f, const rnn_memory_estimate *est,
+                         const char *what);
 /* Parses a size such as "512M", "2G", "1.5T" or "300000000" (bytes;
  * K/M/G/T are powers of 1024); 0 on success, -1 if malformed. */
 int train_parse_size(const char *s, double *bytes);

@@ -167,6 +167,58 @@ out:
     return st;
 }
 
+rnn_status rnn__st_check_holds(const rnn__st *f, const char *path, size_t nparams,
+                               const char *what, rnn_error *err)
+{
+    size_t held = 0;
+    for (size_t i = 0; i < f->count; i++)
+        if (!rnn__add(&held, held, f->tensors[i].numel))
+            held = SIZE_MAX;
+    if (nparams > held)
+        return rnn__fail(err, RNN_EFORMAT,
+                         "%s: %s describes a model of %zu parameters, but the file holds "
+                         "only %zu values", path, what, nparams, held);
+    return RNN_OK;
+}
+
+rnn_status rnn__st_read_params(const rnn__st *f, const char *path,
+                               const rnn__tensor_info *tensors, size_t ntensors, float *params,
+                               rnn_error *err)
+{
+    for (size_t i = 0; i < ntensors; i++) {
+        const rnn__tensor_info *t = &tensors[i];
+        const rnn__st_tensor *ft = rnn__st_find(f, t->name);
+        if (!ft)
+            return rnn__fail(err, RNN_EFORMAT, "%s: missing tensor '%s'", path, t->name);
+        int shape_ok = ft->ndim == t->ndim && ft->numel == t->numel;
+        for (int d = 0; shape_ok && d < t->ndim; d++)
+            shape_ok = ft->shape[d] == t->shape[d];
+        if (!shape_ok) {
+            char want[96] = "";
+            for (int d = 0; d < t->ndim; d++) {
+                size_t len = strlen(want);
+                snprintf(want + len, sizeof want - len, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+            }
+            return rnn__fail(err, RNN_ESHAPE, "%s: tensor '%s' does not have the shape its "
+                             "config implies ([%s])", path, t->name, want);
+        }
+        if ((ft->dtype != RNN__F32 && ft->dtype != RNN__F64 && ft->dtype != RNN__F16 &&
+             ft->dtype != RNN__BF16) ||
+            rnn__convert_f32(params + t->offset, ft->data, ft->dtype, t->numel))
+            return rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' has dtype %s; expected a float type",
+                             path, t->name, rnn__dtype_name(ft->dtype));
+        /* our trainers never write NaN or Inf weights; a file that has them
+         * was damaged or diverged elsewhere, and would only produce NaN */
+        const float *w = params + t->offset;
+        for (size_t k = 0; k < t->numel; k++)
+            if (!isfinite(w[k]))
+                return rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' element %zu is %s; the "
+                                 "weights must be finite", path, t->name, k,
+                                 isnan(w[k]) ? "NaN" : "Inf");
+    }
+    return RNN_OK;
+}
+
 rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *path,
                               rnn_error *err)
 {
@@ -211,62 +263,20 @@ rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f, const char *pat
         rnn__error_prefix(err, "%s: rnn.config", path);
         return st;
     }
-    size_t held = 0;
-    for (size_t i = 0; i < f->count; i++)
-        if (!rnn__add(&held, held, f->tensors[i].numel))
-            held = SIZE_MAX;
-    if (est.num_params > held)
-        return rnn__fail(err, RNN_EFORMAT,
-                         "%s: rnn.config describes a model of %zu parameters, but the file holds "
-                         "only %zu values", path, est.num_params, held);
+    if ((st = rnn__st_check_holds(f, path, est.num_params, "rnn.config", err)))
+        return st;
     rnn_model *m;
     st = rnn_model_new(&m, &c, 0, err);
     if (st) {
         rnn__error_prefix(err, "%s", path);
         return st;
     }
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const rnn__tensor_info *t = &m->tensors[i];
-        const rnn__st_tensor *ft = rnn__st_find(f, t->name);
-        if (!ft) {
-            st = rnn__fail(err, RNN_EFORMAT, "%s: missing tensor '%s'", path, t->name);
-            goto fail;
-        }
-        int shape_ok = ft->ndim == t->ndim && ft->numel == t->numel;
-        for (int d = 0; shape_ok && d < t->ndim; d++)
-            shape_ok = ft->shape[d] == t->shape[d];
-        if (!shape_ok) {
-            char want[96] = "";
-            for (int d = 0; d < t->ndim; d++) {
-                size_t len = strlen(want);
-                snprintf(want + len, sizeof want - len, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
-            }
-            st = rnn__fail(err, RNN_ESHAPE, "%s: tensor '%s' does not have the shape its "
-                           "config implies ([%s])", path, t->name, want);
-            goto fail;
-        }
-        if ((ft->dtype != RNN__F32 && ft->dtype != RNN__F64 && ft->dtype != RNN__F16 &&
-             ft->dtype != RNN__BF16) ||
-            rnn__convert_f32(m->params + t->offset, ft->data, ft->dtype, t->numel)) {
-            st = rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' has dtype %s; expected a float type",
-                           path, t->name, rnn__dtype_name(ft->dtype));
-            goto fail;
-        }
-        /* our trainer never writes NaN or Inf weights; a file that has them
-         * was damaged or diverged elsewhere, and would only produce NaN */
-        const float *w = m->params + t->offset;
-        for (size_t k = 0; k < t->numel; k++)
-            if (!isfinite(w[k])) {
-                st = rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' element %zu is %s; the weights "
-                               "must be finite", path, t->name, k, isnan(w[k]) ? "NaN" : "Inf");
-                goto fail;
-            }
+    if ((st = rnn__st_read_params(f, path, m->tensors, m->ntensors, m->params, err))) {
+        rnn_model_free(m);
+        return st;
     }
     *out = m;
     return RNN_OK;
-fail:
-    rnn_model_free(m);
-    return st;
 }
 
 rnn_status rnn_model_save(rnn_model *m, const char *path, const char *const *keys,

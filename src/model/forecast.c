@@ -409,7 +409,8 @@ static int time_after_stamp(char *out, size_t n, const stamp *a, const stamp *b,
     const long long step = sb - sa;
     if (step <= 0 || step > 10000000000LL)
         return 0;
-    long long t = sb + step * k, days = t / 86400, sec = t % 86400, y, mo, d;
+    /* floor division: days before 1970 are negative, the time of day never is */
+    long long t = sb + step * k, sec = (t % 86400 + 86400) % 86400, days = (t - sec) / 86400, y, mo, d;
     civil_from_days(days, &y, &mo, &d);
     int w = snprintf(out, n, fmt3, y, mo, d);
     if (w < 0 || (size_t)w >= n)

@@ -61,6 +61,16 @@ rnn_status rnn__model_save(rnn_model *m, const char *path,
                            const rnn__st_entry *extra, size_t nextra,
                            const char *const *keys, const char *const *values,
                            size_t nmeta, rnn_error *err);
+/* Loading parameters from a checkpoint, shared by every model kind:
+ * RNN_EFORMAT unless f holds at least nparams values (called before a
+ * model of that size is allocated: a tiny file cannot make us allocate a
+ * huge model), and copying the named tensors into params with their
+ * shapes, float dtypes and finite values checked. Messages start with path. */
+rnn_status rnn__st_check_holds(const rnn__st *f, const char *path, size_t nparams,
+                               const char *what, rnn_error *err);
+rnn_status rnn__st_read_params(const rnn__st *f, const char *path,
+                               const rnn__tensor_info *tensors, size_t ntensors, float *params,
+                               rnn_error *err);
 /* Creates a model from an open checkpoint (config from its metadata). */
 rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f,
                               const char *path, rnn_error *err);

@@ -232,8 +232,14 @@ rnn_status rnn__s2s_memory(const rnn__s2s_config *c, const rnn_optim_config *opt
         return st;
     /* in floats: the attention's own parameters, and its buffers */
     const double H = c->hidden, sb = (double)S * B, tb = (double)T * B;
-    const double ap = c->attention == RNN__ATTN_NONE ? 0
-                      : 2 * H * H + (c->attention == RNN__ATTN_ADDITIVE ? 2 * H * H + 2 * H : 0);
+    /* as rnn__s2s_new lays them out: key (general, additive), query and its
+     * bias and v (additive), the combination layer (any attention) */
+    const int attn = c->attention != RNN__ATTN_NONE, add = c->attention == RNN__ATTN_ADDITIVE;
+    const int keyed = c->attention == RNN__ATTN_GENERAL || add;
+    const double ap = (keyed ? H * H : 0) + (add ? H * H + 2 * H : 0) + (attn ? 2 * H * H : 0);
+    /* the encoder estimate above counts a head (output_size H) the encoder
+     * does not have */
+    const size_t enc_head = (size_t)c->hidden * (size_t)c->hidden + (size_t)c->hidden;
     const double aw = c->attention == RNN__ATTN_NONE ? 0 : tb * S + 10 * tb * H + 2 * sb * H;
     size_t slots = 0;
     if (optim)
@@ -245,10 +251,10 @@ rnn_status rnn__s2s_memory(const rnn__s2s_config *c, const rnn_optim_config *opt
                          4 * extra_w;
     if (total > (double)SIZE_MAX / 2)
         return rnn__fail(err, RNN_EOVERFLOW, "model too large: its memory overflows");
-    out->num_params = e.num_params + d.num_params + (size_t)ap;
-    out->params = e.params + d.params + (size_t)(4 * ap);
-    out->grads = e.grads + d.grads + (size_t)(4 * ap);
-    out->optimizer = e.optimizer + d.optimizer + (size_t)(4 * ap * (double)slots);
+    out->num_params = e.num_params - enc_head + d.num_params + (size_t)ap;
+    out->params = e.params - 4 * enc_head + d.params + (size_t)(4 * ap);
+    out->grads = e.grads - 4 * enc_head + d.grads + (size_t)(4 * ap);
+    out->optimizer = e.optimizer - 4 * enc_head * slots + d.optimizer + (size_t)(4 * ap * (double)slots);
     out->workspace = e.workspace + d.workspace + (size_t)(4 * extra_w);
     out->total = out->params + out->grads + out->optimizer + out->workspace;
     return RNN_OK;
@@ -942,40 +948,25 @@ rnn_status rnn__s2s_from_st(rnn__s2s **out, const rnn__st *f, const char *path, 
         rnn__error_prefix(err, "%s", path);
         return st;
     }
+    /* refused before allocating when the file cannot hold such a model */
+    rnn_memory_estimate est;
+    if ((st = rnn__s2s_memory(&c, NULL, 1, 2, 1, &est, err))) {
+        rnn__error_prefix(err, "%s: seq2seq.config", path);
+        return st;
+    }
+    if ((st = rnn__st_check_holds(f, path, est.num_params, "seq2seq.config", err)))
+        return st;
     rnn__s2s *m;
     if ((st = rnn__s2s_new(&m, &c, 0, err))) {
         rnn__error_prefix(err, "%s", path);
         return st;
     }
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const rnn__tensor_info *t = &m->tensors[i];
-        const rnn__st_tensor *ft = rnn__st_find(f, t->name);
-        if (!ft) {
-            st = rnn__fail(err, RNN_EFORMAT, "%s: missing tensor '%s'", path, t->name);
-            goto fail;
-        }
-        int ok = ft->ndim == t->ndim && ft->numel == t->numel;
-        for (int d = 0; ok && d < t->ndim; d++)
-            ok = ft->shape[d] == t->shape[d];
-        if (!ok) {
-            st = rnn__fail(err, RNN_ESHAPE, "%s: tensor '%s' does not have the shape its config "
-                           "implies ([%lld%s%lld])", path, t->name, (long long)t->shape[0],
-                           t->ndim > 1 ? ", " : "", t->ndim > 1 ? (long long)t->shape[1] : 0LL);
-            goto fail;
-        }
-        if ((ft->dtype != RNN__F32 && ft->dtype != RNN__F64 && ft->dtype != RNN__F16 &&
-             ft->dtype != RNN__BF16) ||
-            rnn__convert_f32(m->params + t->offset, ft->data, ft->dtype, t->numel)) {
-            st = rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' has dtype %s; expected a float type",
-                           path, t->name, rnn__dtype_name(ft->dtype));
-            goto fail;
-        }
+    if ((st = rnn__st_read_params(f, path, m->tensors, m->ntensors, m->params, err))) {
+        rnn__s2s_free(m);
+        return st;
     }
     *out = m;
     return RNN_OK;
-fail:
-    rnn__s2s_free(m);
-    return st;
 }
 
 /* ---- the training task ------------------------------------------------------ */

@@ -62,6 +62,59 @@ static void uniform(float *w, size_t n, double bound, rnn__rng *rng)
         w[i] = (float)((2.0 * rnn__rng_double(rng) - 1.0) * bound);
 }
 
+/* Parameters of a model of config c (0 on overflow). */
+static size_t param_total(const rnn__statal_config *c)
+{
+    const int H = c->hidden_size, W = H + rnn__statal_state_width(c->mode, H);
+    size_t off = 0, head;
+    for (int l = 0; l < c->num_layers; l++) {
+        size_t n = rnn__statal_param_count(c->mode, l ? W : c->input_size, H);
+        if (!n || !rnn__add(&off, off, n))
+            return 0;
+    }
+    if (!rnn__mul(&head, (size_t)c->output_size, (size_t)W + 1) || !rnn__add(&off, off, head) ||
+        off >= ((size_t)1 << 40))
+        return 0;
+    return off;
+}
+
+rnn_status rnn__statal_memory(const rnn__statal_config *c, const rnn_optim_config *optim, int T,
+                              int B, rnn_memory_estimate *out, rnn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    rnn_status st = rnn__statal_check_config(c, err);
+    if (st)
+        return st;
+    if (T < 1 || B < 1)
+        return rnn__fail(err, RNN_EINVAL, "T and B must be positive (T %d, B %d)", T, B);
+    const size_t np = param_total(c);
+    const int H = c->hidden_size, L = c->num_layers;
+    const size_t W = (size_t)H + rnn__statal_state_width(c->mode, H);
+    int slots = 0; /* as rnn_optim_new allocates them */
+    if (optim)
+        slots = optim->kind == RNN_OPT_ADAM || optim->kind == RNN_OPT_ADAMW ? 2
+                : optim->kind == RNN_OPT_SGD ? (optim->momentum > 0)
+                : 1 + (optim->momentum > 0);
+    /* the workspace as rnn__statal_model_reserve lays it out */
+    size_t cache = rnn__statal_cache_count(c->mode, T, B, H);
+    size_t scratch = rnn__statal_scratch_count(c->mode, B, H);
+    size_t tb, tbw, per, ws = 0;
+    int ok = np && cache && scratch && rnn__mul(&tb, (size_t)T, (size_t)B) &&
+             rnn__mul(&tbw, tb, W) && rnn__add(&per, cache, tbw) && rnn__add(&per, per, 32) &&
+             rnn__mul(&ws, per, (size_t)L) && rnn__add(&ws, ws, 2 * (tbw + 16)) &&
+             rnn__add(&ws, ws, scratch + 16) && rnn__add(&ws, ws, 2 * ((size_t)B * W + 16)) &&
+             ws < ((size_t)1 << 60) / sizeof(float);
+    if (!ok)
+        return rnn__fail(err, RNN_EOVERFLOW, "a Statal model of %d x %d on batches of %d x %d "
+                         "does not fit in memory sizes", L, H, B, T);
+    out->num_params = np;
+    out->params = out->grads = np * sizeof(float);
+    out->optimizer = (size_t)slots * np * sizeof(float);
+    out->workspace = ws * sizeof(float);
+    out->total = out->params + out->grads + out->optimizer + out->workspace;
+    return RNN_OK;
+}
+
 rnn_status rnn__statal_model_new(rnn__statal_model **out, const rnn__statal_config *c,
                                  uint64_t seed, rnn_error *err)
 {
@@ -389,28 +442,11 @@ out:
 }
 
 /* Copies the parameters of f into params (the layout of m), checking names,
- * shapes and dtypes. */
+ * shapes, dtypes and finiteness. */
 static rnn_status read_params(const rnn__statal_model *m, const rnn__st *f, const char *path,
                               float *params, rnn_error *err)
 {
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const rnn__tensor_info *t = &m->tensors[i];
-        const rnn__st_tensor *ft = rnn__st_find(f, t->name);
-        if (!ft)
-            return rnn__fail(err, RNN_EFORMAT, "%s: missing tensor '%s'", path, t->name);
-        int ok = ft->ndim == t->ndim && ft->numel == t->numel;
-        for (int d = 0; ok && d < t->ndim; d++)
-            ok = ft->shape[d] == t->shape[d];
-        if (!ok)
-            return rnn__fail(err, RNN_ESHAPE, "%s: tensor '%s' does not have the shape its "
-                             "config implies", path, t->name);
-        if ((ft->dtype != RNN__F32 && ft->dtype != RNN__F64 && ft->dtype != RNN__F16 &&
-             ft->dtype != RNN__BF16) ||
-            rnn__convert_f32(params + t->offset, ft->data, ft->dtype, t->numel))
-            return rnn__fail(err, RNN_EFORMAT, "%s: tensor '%s' has dtype %s; expected a float "
-                             "type", path, t->name, rnn__dtype_name(ft->dtype));
-    }
-    return RNN_OK;
+    return rnn__st_read_params(f, path, m->tensors, m->ntensors, params, err);
 }
 
 static rnn_status config_of(rnn__statal_config *c, const rnn__st *f, const char *path,
@@ -436,6 +472,12 @@ rnn_status rnn__statal_model_from_st(rnn__statal_model **out, const rnn__st *f,
     rnn__statal_config c;
     rnn_status st = config_of(&c, f, path, err);
     if (st)
+        return st;
+    /* refused before allocating when the file cannot hold such a model */
+    const size_t np = param_total(&c);
+    if (!np)
+        return rnn__fail(err, RNN_EOVERFLOW, "%s: rnn.statal describes a model too large", path);
+    if ((st = rnn__st_check_holds(f, path, np, "rnn.statal", err)))
         return st;
     rnn__statal_model *m;
     st = rnn__statal_model_new(&m, &c, 0, err);

@@ -58,6 +58,11 @@ rnn_status rnn__statal_check_config(const rnn__statal_config *c, rnn_error *err)
 rnn_status rnn__statal_model_new(rnn__statal_model **out, const rnn__statal_config *c,
                                  uint64_t seed, rnn_error *err);
 void rnn__statal_model_free(rnn__statal_model *m);
+/* What creating a model of config c and training it with optim on batches
+ * of B sequences of T steps allocates (rnn_model_memory's rule), from the
+ * configuration alone. */
+rnn_status rnn__statal_memory(const rnn__statal_config *c, const rnn_optim_config *optim, int T,
+                              int B, rnn_memory_estimate *out, rnn_error *err);
 rnn_status rnn__statal_model_reserve(rnn__statal_model *m, int T, int B);
 /* x [T][B][input_size] (kept until backward), lengths [B] in 1..T or NULL;
  * out [T][B][O] (per_step) or [B][O]. */
