@@ -25,7 +25,7 @@ int cli_check_env(void)
     const char *g = getenv("RNN_GEMM"), *k = getenv("RNN_KERNELS");
     if (g && *g && !one_of(g, gemm))
         return cli_error(NULL, CLI_EXIT_INPUT,
-                         "environment: RNN_GEMM=%.40s: expected avx512, avx2, portable or blas", g);
+                         "environment: RNN_GEMM=%.40s: expected avx512, avx2, portable or blas (also: openblas)", g);
     if (k && *k && !one_of(k, kernels))
         return cli_error(NULL, CLI_EXIT_INPUT,
                          "environment: RNN_KERNELS=%.40s: expected avx512, avx2 or portable", k);

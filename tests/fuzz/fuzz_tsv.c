@@ -1,6 +1,6 @@
 /*
  * fuzz_tsv.c -- the labelled-text reader (rnn__tsv_parse, what `rnn
- * classify`, `rnn seq2seq` and `rnn train --conditioned` read) on arbitrary
+ * classify` and `rnn train --conditioned` read) on arbitrary
  * bytes, under each combination of its options, then the label tables
  * built from the result and their JSON form (stored in checkpoints) read
  * back. An accepted file gives rows of at least one token whose per-step
