@@ -235,4 +235,4 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_CLI_OBJ) $(BU
 
 # valgrind memcheck over the command-line tests: no leaks, no errors.
 memcheck: all
-	sh tests/memcheck.sh $(BUILD)
+	bash tests/memcheck.sh $(BUILD)
