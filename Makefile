@@ -123,7 +123,8 @@ BENCH_LIBS := $(if $(BENCH_XSMM),-lxsmm -lxsmmnoblas -ldl,) $(if $(BENCH_DNNL),-
 OPENBLAS_INC := /usr/include/$(shell $(CC) -print-multiarch)/openblas-pthread
 OPENBLAS_LIB := /usr/lib/$(shell $(CC) -print-multiarch)/openblas-pthread
 BENCH_BLAS := $(if $(BLAS_LIBS),,$(if $(wildcard $(OPENBLAS_INC)/cblas.h),-DRNN_HAVE_CBLAS -I$(OPENBLAS_INC),))
-BENCH_BLAS_LIBS := $(if $(BENCH_BLAS),-L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas,)
+comma := ,
+BENCH_BLAS_LIBS := $(if $(BENCH_BLAS),-L$(OPENBLAS_LIB) -Wl$(comma)-rpath$(comma)$(OPENBLAS_LIB) -lopenblas,)
 bench-gemm: $(BUILD)/bench/gemm_bench
 $(BUILD)/bench/gemm_bench: bench/gemm_bench.c $(BUILD)/librnn.a
 	@mkdir -p $(@D)

@@ -385,6 +385,64 @@ static void test_gemm_threads(void)
     unsetenv("RNN_GEMM");
 }
 
+/* Our own paths compute every element of C by the same sums in the same
+ * order whatever the shape of the call: a product split into row blocks of
+ * any height (1-row tiles, the skinny configuration of M <= 64, the blocked
+ * one, the packed-B one) gives bitwise the rows of the whole product. The
+ * recurrent layers' claim of identical results for every thread count
+ * rests on this. (OpenBLAS makes no such promise and is not held to it.) */
+static void test_gemm_row_split(void)
+{
+    static const int cuts[] = {1, 2, 3, 13, 64, 65, 1, 40}; /* then the rest */
+    static const int shapes[][3] = {{240, 200, 600}, {240, 37, 300}, {240, 130, 64}};
+    for (int p = 0; p < NPATHS; p++) {
+        if (strcmp(paths[p].name, "openblas") == 0 || !use_path(p))
+            continue;
+        rnn__rng r;
+        rnn__rng_seed(&r, 500 + (uint64_t)p);
+        for (int s = 0; s < 3; s++)
+            for (int mode = 0; mode < 4; mode++) { /* NN, NT, TN, packed */
+                const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                const int ta = mode == 2, tb = mode == 1;
+                float *A = alloc_rand((size_t)M * K, &r), *B = alloc_rand((size_t)N * K, &r);
+                float *C0 = alloc_rand((size_t)M * N, &r);
+                float *Cw = malloc(sizeof(float) * (size_t)M * N);
+                float *Cs = malloc(sizeof(float) * (size_t)M * N);
+                float *P = malloc(sizeof(float) * rnn__sgemm_pack_size(K, N));
+                rnn__sgemm_pack_b(P, 0, K, N, B, N);
+                const int lda = ta ? M : K, ldb = tb ? K : N;
+                memcpy(Cw, C0, sizeof(float) * (size_t)M * N);
+                memcpy(Cs, C0, sizeof(float) * (size_t)M * N);
+                if (mode == 3)
+                    rnn__sgemm_packed(M, N, K, 1, A, lda, P, 1, Cw, N);
+                else
+                    rnn__sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, 1, Cw, N);
+                int i0 = 0;
+                for (size_t c = 0; i0 < M; c++) {
+                    int m = c < sizeof cuts / sizeof cuts[0] ? cuts[c] : M - i0;
+                    m = m < M - i0 ? m : M - i0;
+                    const float *a = ta ? A + i0 : A + (size_t)i0 * K;
+                    float *cc = Cs + (size_t)i0 * N;
+                    if (mode == 3)
+                        rnn__sgemm_packed(m, N, K, 1, a, lda, P, 1, cc, N);
+                    else
+                        rnn__sgemm(ta, tb, m, N, K, 1, a, lda, B, ldb, 1, cc, N);
+                    i0 += m;
+                }
+                CHECK_MSG(memcmp(Cw, Cs, sizeof(float) * (size_t)M * N) == 0,
+                          "%s mode %d %dx%dx%d: rows computed in blocks differ from the whole",
+                          rnn__gemm_backend(), mode, M, N, K);
+                free(A);
+                free(B);
+                free(C0);
+                free(Cw);
+                free(Cs);
+                free(P);
+            }
+    }
+    unsetenv("RNN_GEMM");
+}
+
 /* The backend names and the fallback for an unknown request. */
 static void test_gemm_backend_names(void)
 {
@@ -417,4 +475,5 @@ void suite_gemm(void)
     RUN(test_gemm_packed);
     RUN(test_gemm_packed_switch);
     RUN(test_gemm_threads);
+    RUN(test_gemm_row_split);
 }

@@ -90,6 +90,55 @@ static void compare(const rnn__kernels *k, const rnn__kernels *p, int H)
     t_allclose(what, g1, g0, (size_t)H, 1e-7, 1e-5);
 }
 
+/* The recurrent layer's element loops: the same additions in the same order
+ * on every instruction set, so bitwise equal to a plain loop. */
+static void compare_sums(const rnn__kernels *k, int n)
+{
+    rnn__rng r;
+    rnn__rng_seed(&r, 100 + (uint64_t)n);
+    enum { MAXN = 300, ROWS = 5, LD = MAXN + 3 };
+    float a[ROWS * LD], y[MAXN], x[MAXN], b1[MAXN], b2[MAXN], g[ROWS * LD], ref[ROWS * LD];
+    float o1[MAXN], o2[MAXN], r1[MAXN], r2[MAXN];
+    fill(a, ROWS * LD, &r, 1.0f);
+    fill(y, n, &r, 1.0f);
+    fill(x, n, &r, 1.0f);
+    fill(b1, n, &r, 1.0f);
+    fill(b2, n, &r, 1.0f);
+    memcpy(ref, y, sizeof(float) * (size_t)n);
+    for (int j = 0; j < n; j++)
+        ref[j] += x[j];
+    k->add_row(n, y, x);
+    CHECK(memcmp(y, ref, sizeof(float) * (size_t)n) == 0);
+
+    const int nb = n / 3 * 2; /* GRU: the n block gets b1 only */
+    memcpy(g, a, sizeof g);
+    memcpy(ref, a, sizeof ref);
+    for (int i = 0; i < ROWS; i++)
+        for (int j = 0; j < n; j++)
+            ref[i * LD + j] += j < nb ? b1[j] + b2[j] : b1[j];
+    k->bias_rows(ROWS, LD, n, nb, g, b1, b2);
+    CHECK(memcmp(g, ref, sizeof g) == 0); /* the columns past n untouched too */
+
+    fill(o1, n, &r, 1.0f);
+    fill(o2, n, &r, 1.0f);
+    memcpy(r1, o1, sizeof(float) * (size_t)n);
+    memcpy(r2, o2, sizeof(float) * (size_t)n);
+    for (int i = 0; i < ROWS; i++)
+        for (int j = 0; j < n; j++) {
+            r1[j] += a[i * LD + j];
+            r2[j] += a[i * LD + j];
+        }
+    k->colsum_rows(ROWS, n, LD, a, o1, o2);
+    CHECK(memcmp(o1, r1, sizeof(float) * (size_t)n) == 0);
+    CHECK(memcmp(o2, r2, sizeof(float) * (size_t)n) == 0);
+    memcpy(o2, r2, sizeof(float) * (size_t)n);
+    k->colsum_rows(ROWS, n, LD, a, o1, NULL);
+    for (int i = 0; i < ROWS; i++)
+        for (int j = 0; j < n; j++)
+            r1[j] += a[i * LD + j];
+    CHECK(memcmp(o1, r1, sizeof(float) * (size_t)n) == 0);
+}
+
 static void test_fast_kernels_match_portable(void)
 {
     const rnn__kernels *p = rnn__kernels_by_name("portable");
@@ -103,7 +152,10 @@ static void test_fast_kernels_match_portable(void)
         ran++;
         int sizes[] = {1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100, 257, 300};
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        {
             compare(k, p, sizes[s]);
+            compare_sums(k, sizes[s]);
+        }
     }
     CHECK(ran >= 1);
     printf("  kernels compared on this CPU: %d (best: %s)\n", ran, rnn__kernels_get()->name);

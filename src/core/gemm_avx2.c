@@ -7,8 +7,8 @@
  * accumulators, 2 ymm for the row of B, 1 for the broadcast of A: 15 of 16
  * registers. Per k step: 2 loads + 6 broadcasts for 12 FMAs (6 cycles on two
  * FMA pipes); 12 independent accumulators cover the FMA latency. Tiles of
- * 1-2 rows are 32 columns wide (4 or 8 accumulators, the 1-row tile split
- * over two k halves), for the streaming batch-1 products.
+ * 2 rows are 32 columns wide (8 accumulators), 1-row tiles 64 (8). Every
+ * tile sums each element over k in the same order.
  *
  * Column edges (n < tile width): a separate instance with masked loads of B
  * (vmaskmovps never faults on masked-off lanes, so B can be read in place)
@@ -31,6 +31,7 @@
 #define GEMM_NR 16
 #define GEMM_WIDE_M 2
 #define GEMM_NR_WIDE 32
+#define GEMM_NR_ONE 64
 /* KC: the 16-column B micro-panel (KC x 64 bytes = 32 KB) stays in L1
  * across the tiles of a block; MC: the packed A block (MC x KC = 480 KB) in
  * L2; NC: the packed B block in L3. */
@@ -38,7 +39,7 @@
 #define GEMM_MC 240
 #define GEMM_NC 4096
 #define GEMM_SMALL_M 64
-#define GEMM_INPLACE_AT 0
+#define GEMM_INPLACE_A 0
 
 #define AI static inline __attribute__((always_inline))
 
@@ -118,46 +119,36 @@ AI void tile(const int MRc, const int NVc, const int arow, const int masked,
         }
 }
 
-/* One row, 4 vectors, k split over two accumulator sets: 8 chains. */
+/* One row, 8 vectors (64 columns, 8 independent FMA chains). Every element
+ * is summed over k in order, as in the taller tiles: a row of C comes out
+ * bitwise the same whatever tile computes it, so splitting the rows of a
+ * product differently (other thread counts) changes nothing. */
 AI void tile1(const int arow, const int masked, int k, const float *a,
               ptrdiff_t sa, const float *b, ptrdiff_t rsb, ptrdiff_t psb,
               float alpha, float beta, float *c, int n)
 {
-    __m256 acc0[4], acc1[4];
-    __m256i mk[4];
-    ptrdiff_t off[4], sk = arow ? 1 : sa;
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; v++) {
+    __m256 acc[8];
+    __m256i mk[8];
+    ptrdiff_t off[8], sk = arow ? 1 : sa;
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; v++) {
         mk[v] = masked ? col_mask(n, v) : _mm256_set1_epi32(-1);
         off[v] = b_off(masked, n, v, psb);
-        acc0[v] = _mm256_setzero_ps();
-        acc1[v] = _mm256_setzero_ps();
+        acc[v] = _mm256_setzero_ps();
     }
-    int kk = 0;
-    for (; kk + 2 <= k; kk += 2) {
-        __m256 a0 = _mm256_broadcast_ss(a), a1 = _mm256_broadcast_ss(a + sk);
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) {
-            const float *p = b + off[v];
-            acc0[v] = _mm256_fmadd_ps(a0, load_b(masked, p, mk[v]), acc0[v]);
-            acc1[v] = _mm256_fmadd_ps(a1, load_b(masked, p + rsb, mk[v]), acc1[v]);
-        }
-        b += 2 * rsb;
-        a += 2 * sk;
-    }
-    if (kk < k) {
+    for (int kk = 0; kk < k; kk++) {
         __m256 a0 = _mm256_broadcast_ss(a);
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) {
-            const float *p = b + off[v];
-            acc0[v] = _mm256_fmadd_ps(a0, load_b(masked, p, mk[v]), acc0[v]);
-        }
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; v++)
+            acc[v] = _mm256_fmadd_ps(a0, load_b(masked, b + off[v], mk[v]), acc[v]);
+        b += rsb;
+        a += sk;
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; v++) {
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; v++) {
         float *cp = c + 8 * v;
-        __m256 r = _mm256_mul_ps(va, _mm256_add_ps(acc0[v], acc1[v]));
+        __m256 r = _mm256_mul_ps(va, acc[v]);
         if (masked) {
             if (beta != 0)
                 r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cp, mk[v]), r);
@@ -181,7 +172,7 @@ typedef void kern_fn(KARGS);
         tile(MRc, NVc, AR, MS, k, a, sa, b, rsb, psb, alpha, beta, c, ldc, n); \
     }
 #define TILE1(AR, MS)                                                          \
-    static void tile_##AR##MS##_1x4(KARGS)                                     \
+    static void tile_##AR##MS##_1x8(KARGS)                                     \
     {                                                                          \
         (void)ldc;                                                             \
         tile1(AR, MS, k, a, sa, b, rsb, psb, alpha, beta, c, n);               \
@@ -189,7 +180,7 @@ typedef void kern_fn(KARGS);
 #define TILES(AR, MS)                                                          \
     TILE(1, 2, AR, MS) TILE(2, 2, AR, MS) TILE(3, 2, AR, MS)                   \
     TILE(4, 2, AR, MS) TILE(5, 2, AR, MS) TILE(6, 2, AR, MS)                   \
-    TILE1(AR, MS) TILE(2, 4, AR, MS)
+    TILE(1, 4, AR, MS) TILE1(AR, MS) TILE(2, 4, AR, MS)
 TILES(0, 0)
 TILES(0, 1)
 TILES(1, 0)
@@ -211,7 +202,9 @@ static void gemm_kernel(int m, int n, int k, int arow, const float *a,
                         ptrdiff_t ldc)
 {
     kern_fn *f;
-    if (n > 16)
+    if (m == 1 && n > 32)
+        f = arow ? (n < 64 ? tile_11_1x8 : tile_10_1x8) : (n < 64 ? tile_01_1x8 : tile_00_1x8);
+    else if (n > 16)
         f = tiles32[arow][n < 32][m];
     else
         f = tiles16[arow][n < 16][m];

@@ -11,9 +11,10 @@
  * 24 independent accumulators cover the FMA latency (4 cycles x 2 pipes = 8
  * needed). 12 rows divide the recurrent batch sizes poorly (32 = 11+11+10
  * after balancing), but any tile of >= 4 rows still has >= 8 accumulators,
- * so the balanced tiles lose nothing. Tiles of 1-3 rows (M <= 3: streaming
- * inference) are 64 columns wide instead, and the 1-row tile also splits k
- * over two accumulator sets, for 8 independent chains.
+ * so the balanced tiles lose nothing. Tiles of 2-3 rows are 64 columns wide
+ * instead, and 1-row tiles 128 (8 independent chains). Every tile sums each
+ * element over k in the same order, so a row of C is bitwise the same
+ * whatever tile height computes it.
  *
  * In isolation (operands in L1/L2) the 12x32 kernel runs at 98% of the FMA
  * peak; the C tile is prefetched at its start, since C is only touched after
@@ -39,6 +40,7 @@
 #define GEMM_NR 32
 #define GEMM_WIDE_M 3
 #define GEMM_NR_WIDE 64
+#define GEMM_NR_ONE 128
 /* Measured on Zen 5 (48 KB L1D, 1 MB L2), 2048^3: KC = 256 / 384 / 512 / 768
  * gave 180 / 185 / 194 / 174 GFLOP/s. With KC = 512 the B micro-panel
  * (512 x 32 floats = 64 KB) streams from L2 rather than sitting in L1, which
@@ -49,7 +51,7 @@
 #define GEMM_MC 240
 #define GEMM_NC 4096
 #define GEMM_SMALL_M 64
-#define GEMM_INPLACE_AT 1
+#define GEMM_INPLACE_A 1
 
 #define AI static inline __attribute__((always_inline))
 
@@ -127,44 +129,36 @@ AI void tile(const int MRc, const int NVc, const int arow, int k,
         }
 }
 
-/* One row, k split over two accumulator sets (even/odd k) so that NVc = 4
- * vectors still make 8 independent FMA chains. */
+/* One row, NVc vectors (up to 8: 128 columns, 8 independent FMA chains).
+ * Every element is summed over k in order, as in the taller tiles: a row
+ * of C comes out bitwise the same whatever tile computes it, so splitting
+ * the rows of a product differently (other thread counts) changes nothing. */
 AI void tile1(const int NVc, const int arow, int k, const float *a,
               ptrdiff_t sa, const float *b, ptrdiff_t rsb, ptrdiff_t psb,
               float alpha, float beta, float *c, int n)
 {
-    __m512 acc0[4], acc1[4];
-    __mmask16 mk[4];
-    ptrdiff_t off[4], sk = arow ? 1 : sa;
-#pragma GCC unroll 4
+    __m512 acc[8];
+    __mmask16 mk[8];
+    ptrdiff_t off[8], sk = arow ? 1 : sa;
+#pragma GCC unroll 8
     for (int v = 0; v < NVc; v++) {
         mk[v] = col_mask(n, v);
         off[v] = panel_off(n, v, psb);
-        acc0[v] = _mm512_setzero_ps();
-        acc1[v] = _mm512_setzero_ps();
+        acc[v] = _mm512_setzero_ps();
     }
-    int kk = 0;
-    for (; kk + 2 <= k; kk += 2) {
-        __m512 a0 = _mm512_set1_ps(a[0]), a1 = _mm512_set1_ps(a[sk]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NVc; v++) {
-            acc0[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc0[v]);
-            acc1[v] = _mm512_fmadd_ps(a1, _mm512_maskz_loadu_ps(mk[v], b + rsb + off[v]), acc1[v]);
-        }
-        b += 2 * rsb;
-        a += 2 * sk;
-    }
-    if (kk < k) {
+    for (int kk = 0; kk < k; kk++) {
         __m512 a0 = _mm512_set1_ps(a[0]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < NVc; v++)
-            acc0[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc0[v]);
+            acc[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc[v]);
+        b += rsb;
+        a += sk;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NVc; v++) {
         float *cp = c + 16 * v;
-        __m512 r = _mm512_mul_ps(va, _mm512_add_ps(acc0[v], acc1[v]));
+        __m512 r = _mm512_mul_ps(va, acc[v]);
         if (beta != 0)
             r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], cp), r);
         _mm512_mask_storeu_ps(cp, mk[v], r);
@@ -191,7 +185,7 @@ typedef void kern_fn(KARGS);
     TILE1(2, AR) TILE(2, 2, AR) TILE(3, 2, AR) TILE(4, 2, AR) TILE(5, 2, AR)   \
     TILE(6, 2, AR) TILE(7, 2, AR) TILE(8, 2, AR) TILE(9, 2, AR)                \
     TILE(10, 2, AR) TILE(11, 2, AR) TILE(12, 2, AR) TILE1(4, AR)               \
-    TILE(2, 4, AR) TILE(3, 4, AR)
+    TILE1(8, AR) TILE(2, 4, AR) TILE(3, 4, AR)
 TILES(0)
 TILES(1)
 
@@ -211,7 +205,9 @@ static void gemm_kernel(int m, int n, int k, int arow, const float *a,
                         ptrdiff_t psb, float alpha, float beta, float *c,
                         ptrdiff_t ldc)
 {
-    kern_fn *f = n > 32 ? tiles64[arow][m] : tiles32[arow][m];
+    kern_fn *f = m == 1 && n > 64 ? (arow ? tile_1_1x8 : tile_0_1x8)
+                 : n > 32         ? tiles64[arow][m]
+                                  : tiles32[arow][m];
     f(k, a, sa, b, rsb, psb, alpha, beta, c, ldc, n);
 }
 

@@ -9,13 +9,14 @@
  *                   GEMM_FN(_packed), GEMM_FN(_pack) (see gemm_internal.h)
  *   GEMM_MR         rows of the register tile (C rows per micro-kernel call)
  *   GEMM_NR         its columns, a multiple of 16 (one packed-B panel)
- *   GEMM_WIDE_M, GEMM_NR_WIDE
+ *   GEMM_WIDE_M, GEMM_NR_WIDE, GEMM_NR_ONE
  *                   tiles of at most GEMM_WIDE_M rows are GEMM_NR_WIDE wide
- *                   instead (a 1-row tile of 32 columns would have too few
- *                   independent accumulators to hide the FMA latency)
+ *                   instead, and 1-row tiles GEMM_NR_ONE (a 1-row tile of 32
+ *                   columns would have too few independent accumulators to
+ *                   hide the FMA latency)
  *   GEMM_KC, GEMM_MC, GEMM_NC   cache blocking, see below
  *   GEMM_SMALL_M    products with M <= this do not pack A
- *   GEMM_INPLACE_AT 1: larger products do not pack a transposed A either
+ *   GEMM_INPLACE_A  1: larger products do not pack A either (read in place)
  *   gemm_kernel()   the micro-kernel:
  *
  *     static void gemm_kernel(int m, int n, int k, int arow,
@@ -43,7 +44,7 @@
  *
  * Skinny products (M <= GEMM_SMALL_M, the per-step products of a recurrent
  * layer) read A in place (packing it would cost as much as using it) and
- * only pack B when it is transposed, in a bounded stack buffer. Products
+ * only pack B when it is transposed (see gemm_skinny). Products
  * with a pre-packed B (rnn__sgemm_packed) never pack anything.
  */
 #include <stddef.h>
@@ -267,7 +268,7 @@ static void gemm_block(const gemm_args *g)
                         gemm_pack_t(g->abuf + (size_t)t * GEMM_MR * kc, GEMM_MR,
                                     g->A + r0 * g->lda + pc, g->lda, m, kc);
                     }
-                int nr = mc <= GEMM_WIDE_M ? GEMM_NR_WIDE : GEMM_NR;
+                int nr = mc == 1 ? GEMM_NR_ONE : mc <= GEMM_WIDE_M ? GEMM_NR_WIDE : GEMM_NR;
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = GEMM_MIN(nr, nc - jr);
                     const float *b = bp + (jr / 16) * psb;
@@ -298,10 +299,16 @@ static void gemm_block(const gemm_args *g)
     }
 }
 
-/* Skinny configuration: A read in place; a transposed B packed into the
- * stack buffer one block of columns at a time (a block of op(B) is used by
- * all M rows at once, so there is no reuse across blocks to lose). */
-static void gemm_skinny(gemm_args *g, int tb, float *stackbuf)
+/* Skinny configuration: A read in place; a transposed B packed one block
+ * of columns at a time (a block of op(B) is used by all M rows at once, so
+ * there is no reuse across blocks to lose). The K slices are GEMM_KC deep
+ * as in the blocked configuration, whatever M: each element of C is then
+ * the same sums in the same order whichever configuration computes it, so
+ * a product split by rows (threads) gives bitwise the rows of the whole.
+ * The packing buffer is on the stack when KC x 64 columns fit there, else
+ * on the heap (*heap, freed by the caller); only if that allocation fails
+ * are the slices made shallower (slower, and the last bits may differ). */
+static void gemm_skinny(gemm_args *g, int tb, float *stackbuf, void **heap)
 {
     g->pack_a = 0;
     g->mc_blk = GEMM_MIN(g->M, GEMM_MC);
@@ -312,11 +319,23 @@ static void gemm_skinny(gemm_args *g, int tb, float *stackbuf)
         return;
     }
     g->bmode = 2;
+    const int want = GEMM_MIN((g->N + 15) / 16 * 16, 128); /* >= one 1-row tile */
+    if ((size_t)g->kc_blk * want <= GEMM_STACK_FLOATS) {
+        g->bbuf = stackbuf;
+        g->nc_blk = GEMM_STACK_FLOATS / g->kc_blk / 16 * 16;
+        return;
+    }
+    if (!*heap)
+        *heap = malloc(sizeof(float) * ((size_t)g->kc_blk * want + 16));
+    if (*heap) {
+        g->bbuf = (float *)(((uintptr_t)*heap + 63) & ~(uintptr_t)63);
+        g->nc_blk = want;
+        return;
+    }
+    /* out of memory: shallower slices, so that 64 columns fit the stack */
     g->bbuf = stackbuf;
-    /* at least 64 columns (a wide tile) per block: cap kc */
-    if (GEMM_STACK_FLOATS / g->kc_blk < 64)
-        g->kc_blk = GEMM_STACK_FLOATS / 64;
-    g->nc_blk = GEMM_STACK_FLOATS / g->kc_blk / GEMM_NR * GEMM_NR;
+    g->kc_blk = GEMM_STACK_FLOATS / 64;
+    g->nc_blk = 64;
 }
 
 void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
@@ -330,14 +349,15 @@ void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
     };
     void *heap = NULL;
     if (M <= GEMM_SMALL_M) {
-        gemm_skinny(&g, tb, stackbuf);
+        gemm_skinny(&g, tb, stackbuf, &heap);
     } else {
-        /* GEMM_INPLACE_AT: a transposed A is read in place, its micro-panel
-         * rows (MR consecutive floats per k) being as good as packed ones;
-         * a separate packing pass, not overlapped with the FMAs, costs
-         * 5-15% of a product with N <= 512 (AVX-512 on Zen 5; the AVX2 and
-         * portable kernels, with 4-6 rows, do better packed) */
-        g.pack_a = !(ta && GEMM_INPLACE_AT);
+        /* GEMM_INPLACE_A: A is read in place, a transposed A's micro-panel
+         * rows (MR consecutive floats per k) being as good as packed ones,
+         * and the MR row streams of a plain A as good too: a separate
+         * packing pass, not overlapped with the FMAs, costs 5-15% of a
+         * product with N <= 512 (AVX-512 on Zen 5; the AVX2 and portable
+         * kernels, with 4-6 rows, do better packed) */
+        g.pack_a = !GEMM_INPLACE_A;
         g.bmode = tb ? 2 : 1;
         g.kc_blk = GEMM_MIN(K, GEMM_KC);
         /* row blocks of nearly equal height (M = 256: 2 x 128, not
@@ -346,7 +366,7 @@ void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
         g.mc_blk = ((M + nblk - 1) / nblk + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
         g.nc_blk = GEMM_MIN(N, GEMM_NC);
         size_t nt = (size_t)(g.mc_blk + GEMM_MR - 1) / GEMM_MR;
-        size_t na = nt * GEMM_MR * (size_t)g.kc_blk;
+        size_t na = g.pack_a ? nt * GEMM_MR * (size_t)g.kc_blk : 0;
         size_t nb = (size_t)g.kc_blk * (size_t)((g.nc_blk + 15) / 16 * 16);
         float *buf = stackbuf;
         if (na + nb + 16 > GEMM_STACK_FLOATS)
@@ -357,7 +377,7 @@ void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
             g.bbuf = p;
             g.abuf = p + nb;
         } else {
-            gemm_skinny(&g, tb, stackbuf); /* out of memory: slower, correct */
+            gemm_skinny(&g, tb, stackbuf, &heap); /* out of memory: slower, correct */
         }
     }
     gemm_block(&g);

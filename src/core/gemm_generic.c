@@ -19,11 +19,12 @@
 #define GEMM_NR 16
 #define GEMM_WIDE_M 1
 #define GEMM_NR_WIDE 32
+#define GEMM_NR_ONE 32
 #define GEMM_KC 256
 #define GEMM_MC 128
 #define GEMM_NC 2048
 #define GEMM_SMALL_M 16
-#define GEMM_INPLACE_AT 0
+#define GEMM_INPLACE_A 0
 
 #if defined(__GNUC__)
 /* GCC/Clang vector extensions: 4-float vectors become SSE registers on

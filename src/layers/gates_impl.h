@@ -113,3 +113,43 @@ static void KFN(rnn_bwd_row)(int H, int relu, REAL *restrict g,
         }
 }
 
+
+/* ---- the recurrent layer's other per-element loops ----------------------
+ * Vectorized here (the ISA files are compiled with -O3) rather than left as
+ * scalar loops in recurrent_impl.h (-O2): the same additions in the same
+ * order, so the results do not change. */
+
+/* y[j] += x[j] */
+static void KFN(add_row)(int n, REAL *restrict y, const REAL *restrict x)
+{
+    for (int j = 0; j < n; j++)
+        y[j] += x[j];
+}
+
+/* The folded biases of `rows` rows of gate pre-activations (row stride ld),
+ * columns [0, n): g += b1 + b2 in the first nb columns, g += b1 after
+ * (GRU's n block, whose b_hn the reset gate multiplies). */
+static void KFN(bias_rows)(int rows, int ld, int n, int nb, REAL *restrict g,
+                           const REAL *restrict b1, const REAL *restrict b2)
+{
+    for (int r = 0; r < rows; r++, g += ld) {
+        for (int j = 0; j < nb; j++)
+            g[j] += b1[j] + b2[j];
+        for (int j = nb; j < n; j++)
+            g[j] += b1[j];
+    }
+}
+
+/* Column sums of `rows` rows (stride ld) of `cols` columns, added row by row
+ * in order to o1 and, when not NULL, to o2 (the bias gradients). */
+static void KFN(colsum_rows)(size_t rows, int cols, int ld, const REAL *restrict a,
+                             REAL *restrict o1, REAL *restrict o2)
+{
+    for (size_t r = 0; r < rows; r++, a += ld) {
+        for (int j = 0; j < cols; j++)
+            o1[j] += a[j];
+        if (o2)
+            for (int j = 0; j < cols; j++)
+                o2[j] += a[j];
+    }
+}

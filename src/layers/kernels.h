@@ -43,6 +43,11 @@ typedef struct rnn__kernels {
      * with row stride ldw (a multiple of 16, the rows 64-byte aligned), the
      * weights read once, front to back; N a multiple of 16 */
     void (*gemv)(float *y, const float *x, const float *w, int K, int N, int ldw);
+    /* the recurrent layer's element loops, see gates_impl.h */
+    void (*add_row)(int n, float *y, const float *x);
+    void (*bias_rows)(int rows, int ld, int n, int nb, float *g, const float *b1,
+                      const float *b2);
+    void (*colsum_rows)(size_t rows, int cols, int ld, const float *a, float *o1, float *o2);
 } rnn__kernels;
 
 /* The best kernels for this CPU, or those named by $RNN_KERNELS

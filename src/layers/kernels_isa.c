@@ -204,4 +204,7 @@ const rnn__kernels CAT(rnn__kernels_, RNN_ISA) = {
     KFN(rmsprop),
     KFN(sumsq),
     KFN(gemv),
+    KFN(add_row),
+    KFN(bias_rows),
+    KFN(colsum_rows),
 };

@@ -83,12 +83,6 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
         if (c_hi > c_lo) {
             GEMM(0, 1, (int)TB, c_hi - c_lo, I, 1, x, I, w_ih + (size_t)c_lo * I, I, 0,
                  gates + c_lo, GH);
-            const int nb = gru ? 2 * H : GH;
-            for (size_t r = 0; r < TB; r++) {
-                REAL *g = gates + r * GH;
-                for (int j = c_lo; j < c_hi; j++)
-                    g[j] += j < nb ? b_ih[j] + b_hh[j] : b_ih[j];
-            }
         }
         REAL *hinit = hbuf + (reverse ? TB * H : 0), *cinit = cbuf + (reverse ? TB * H : 0);
         const size_t r_lo = (size_t)b_lo * H, r_n = (size_t)(b_hi - b_lo) * H;
@@ -113,6 +107,11 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
             REAL *ho = hbuf + next * BH;
             REAL *g = gates + (size_t)t * B * GH;
 
+            /* the biases, folded in here rather than after the input GEMM:
+             * this step's rows are about to be used, so this pass over them
+             * costs no extra trip to memory; GRU's b_hn excepted (the reset
+             * gate multiplies it) */
+            KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g + (size_t)b_lo * GH, b_ih, b_hh);
             if (gru)
                 RECUR_GEMM(Bs, GH, H, hp + (size_t)b_lo * H, H, w_hh, H, 1, pack, 0,
                            scratch + (size_t)b_lo * GH, GH);
@@ -153,17 +152,6 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
         memcpy(hn, hbuf + last * BH, sizeof(REAL) * BH);
     if (cn && lstm)
         memcpy(cn, cbuf + last * BH, sizeof(REAL) * BH);
-}
-
-/* Column sums of a [rows][ld] block, `cols` wide, added to out. */
-static void SFX(colsum_add)(REAL *restrict out, const REAL *restrict a,
-                            size_t rows, int cols, int ld)
-{
-    for (size_t r = 0; r < rows; r++) {
-        const REAL *row = a + r * ld;
-        for (int j = 0; j < cols; j++)
-            out[j] += row[j];
-    }
 }
 
 void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
@@ -233,9 +221,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                     continue;
                 }
                 if (dy) {
-                    const REAL *dyb = dy + ((size_t)t * B + b) * ldy;
-                    for (int j = 0; j < H; j++)
-                        dhb[j] += dyb[j];
+                    KCALL(add_row)(H, dhb, dy + ((size_t)t * B + b) * ldy);
                 }
                 if (gradflow)
                     for (int j = 0; j < H; j++)
@@ -271,20 +257,23 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
         if (m_hi > m_lo) {
             const int mn = m_hi - m_lo;
             GEMM(1, 0, mn, H, (int)TB, 1, dG + m_lo, GH, hprev, H, 1, dw_hh + (size_t)m_lo * H, H);
-            SFX(colsum_add)(db_hh + m_lo, dG + m_lo, TB, mn, GH);
             /* input side: GRU's n block comes from hnp (dn before the reset) */
             const int split = gru ? 2 * H : GH;
             const int a_hi = m_hi < split ? m_hi : split, n_lo = m_lo > split ? m_lo : split;
-            if (a_hi > m_lo) {
+            /* bias gradients: column sums of dG, one pass for both where
+             * db_ih and db_hh are the same sums */
+            if (a_hi > m_lo)
+                KCALL(colsum_rows)(TB, a_hi - m_lo, GH, dG + m_lo, db_hh + m_lo, db_ih + m_lo);
+            if (m_hi > n_lo) {
+                KCALL(colsum_rows)(TB, m_hi - n_lo, GH, dG + n_lo, db_hh + n_lo, NULL);
+                KCALL(colsum_rows)(TB, m_hi - n_lo, H, hnp + (n_lo - split), db_ih + n_lo, NULL);
+            }
+            if (a_hi > m_lo)
                 GEMM(1, 0, a_hi - m_lo, I, (int)TB, 1, dG + m_lo, GH, x, I, 1,
                      dw_ih + (size_t)m_lo * I, I);
-                SFX(colsum_add)(db_ih + m_lo, dG + m_lo, TB, a_hi - m_lo, GH);
-            }
-            if (m_hi > n_lo) {
+            if (m_hi > n_lo)
                 GEMM(1, 0, m_hi - n_lo, I, (int)TB, 1, hnp + (n_lo - split), H, x, I, 1,
                      dw_ih + (size_t)n_lo * I, I);
-                SFX(colsum_add)(db_ih + n_lo, hnp + (n_lo - split), TB, m_hi - n_lo, H);
-            }
         }
         int t_lo, t_hi;
         rnn__split((int)TB, nth, tid, 1, &t_lo, &t_hi);
