@@ -89,11 +89,33 @@ if "$real" task dates --help >/dev/null 2>&1 && "$real" seq2seq --help >/dev/nul
     try "task dates" "$rnn" task dates --count 60 --seed 1 --output "$T/dates.tsv"
     try "seq2seq train" "$rnn" seq2seq train "$T/dates.tsv" --hidden 8 --max-steps 4 --eval-every 2 \
         --out "$T/s2s" --quiet
+    cut -f1 "$T/dates.tsv" | head -n 5 > "$T/src.txt"
+    try "seq2seq translate --beam" "$rnn" seq2seq translate "$T/s2s/best.safetensors" "$T/src.txt" --beam 3
+    try "seq2seq eval" "$rnn" seq2seq eval "$T/s2s/best.safetensors" "$T/dates.tsv"
+fi
+if "$real" classify --help >/dev/null 2>&1; then
+    "$real" classify generate tagging --count 40 --seed 3 --output "$T/tag.tsv"
+    try "classify train --per-step" "$rnn" classify train "$T/tag.tsv" --per-step \
+        --hidden 8 --epochs 1 --out "$T/tag" --quiet
+fi
+if "$real" forecast --help >/dev/null 2>&1; then
+    try "forecast train --conv, direct" "$rnn" forecast train tests/bad_inputs/files/fc_ok.csv --target y \
+        --lookback 6 --horizon 2 --strategy direct --conv 4:3 --cell gru --hidden 8 --max-steps 4 --eval-every 2 \
+        --out "$T/fc2" --quiet
+fi
+if grep -q conditioned <("$real" train --help 2>&1); then
+    for i in $(seq 1 20); do printf 'pos\tgood day %d\nneg\tbad day %d\n' "$i" "$i"; done > "$T/cond.tsv"
+    try "train --conditioned" "$rnn" train "$T/cond.tsv" --conditioned --out "$T/cond" --max-steps 4 \
+        "${small[@]}"
+    try "sample --condition" "$rnn" sample "$T/cond/best.safetensors" --condition pos --lines 2
 fi
 if "$real" task adding --help >/dev/null 2>&1; then
     try "task adding" "$rnn" task adding --length 6 --hidden 8 --max-steps 4 --train-size 40 \
         --test-size 20 --eval-every 2 --out "$T/add" --quiet
+    try "task copy, Statal cell" "$rnn" task copy --length 4 --cell statal --hidden 8 --max-steps 3 \
+        --train-size 20 --test-size 10 --eval-every 3 --out "$T/copy" --quiet
 fi
+try "bench stream" "$rnn" bench stream --cell gru --input 8 --hidden 8 --steps 1
 
 # 3. every log: no error, no leak
 logs=0

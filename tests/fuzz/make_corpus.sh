@@ -12,7 +12,8 @@ c=tests/fuzz/corpus
 bad=tests/bad_inputs/files
 rm -rf "$c"
 mkdir -p "$c/fuzz_safetensors" "$c/fuzz_npy" "$c/fuzz_json" "$c/fuzz_text" \
-    "$c/fuzz_checkpoint" "$c/fuzz_flags" "$c/fuzz_csv" "$c/fuzz_tsv" "$c/fuzz_verbs"
+    "$c/fuzz_checkpoint" "$c/fuzz_flags" "$c/fuzz_csv" "$c/fuzz_tsv" "$c/fuzz_verbs" \
+    "$c/fuzz_pairs"
 
 for f in "$bad"/*.safetensors tests/fixtures/lstm_L1_uni_eq.safetensors \
     tests/fixtures/gru_L1_bi_var.safetensors tests/fixtures/run_rnn_relu/w.safetensors; do
@@ -70,6 +71,16 @@ cp "$tmp/cls/last.safetensors" "$v/classify.safetensors"
     --out "$tmp/s2s" --quiet >/dev/null
 cp "$tmp/s2s/last.safetensors" "$v/seq2seq.safetensors"
 rm -rf "$tmp"
+
+# seq2seq pairs (the first byte picks the options, see fuzz_pairs.c)
+p=$c/fuzz_pairs
+{ printf '\000'; "$build/rnn" task dates --count 8 --seed 3; } > "$p/000_dates.tsv"
+printf '\001the cat sat\tle chat assis\nhello world\tbonjour le monde\n\n' > "$p/001_words.tsv"
+printf '\002abcdefgh\tab\nab\tabcdefghij\nx\ty\n' > "$p/002_long.tsv"
+printf '\000caf\xc3\xa9\t\xe2\x82\xac\r\nno tab here\n\tempty source\n' > "$p/000_utf8_crlf.tsv"
+for f in "$bad"/s2s_*.tsv; do
+    [ -f "$f" ] && { printf '\000'; head -c 2048 "$f"; } > "$p/000_$(basename "$f")"
+done
 
 # flags and configs: the rnn.loop and rnn.config of a real checkpoint
 python3 - "$c/fuzz_checkpoint/step2.safetensors" "$c/fuzz_flags" <<'PY'
