@@ -1,5 +1,6 @@
 /* embedding.c -- torch.nn.Embedding: a lookup table [V][E] (default init
  * N(0, 1)); https://pytorch.org/docs/stable/generated/torch.nn.Embedding.html */
+#include "layers/kernels.h"
 #include "layers/layers.h"
 
 #include <string.h>
@@ -14,10 +15,9 @@ void rnn__embedding_forward(float *out, const int32_t *ids, size_t n,
 void rnn__embedding_backward(float *dtable, const int32_t *ids, size_t n,
                              const float *dout, int E)
 {
-    for (size_t i = 0; i < n; i++) {
-        float *d = dtable + (size_t)ids[i] * E;
-        const float *g = dout + i * E;
-        for (int j = 0; j < E; j++)
-            d[j] += g[j];
-    }
+    /* rows in order (a token seen twice adds in the same order); each row's
+     * addition vectorized by the kernels (the same sums) */
+    const rnn__kernels *k = rnn__kernels_get();
+    for (size_t i = 0; i < n; i++)
+        k->add_row(E, dtable + (size_t)ids[i] * E, dout + i * E);
 }

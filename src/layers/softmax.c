@@ -30,7 +30,8 @@ double rnn__softmax_xent(float *dlogits, const float *logits,
         used += targets[n] >= 0 && targets[n] < V;
     if (counted)
         *counted = used;
-    const int nt = row_loss ? rnn__threads_for(nthreads, (double)N * V * 8) : 1;
+    /* an exponential and a few operations per element: ~30 multiply-adds' worth */
+    const int nt = row_loss ? rnn__threads_for(nthreads, (double)N * V * 30) : 1;
     if (nt <= 1) {
         for (int n = 0; n < N; n++)
             total += row(k, dlogits, logits, targets[n], n, V, scale);
