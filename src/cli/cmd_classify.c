@@ -116,14 +116,7 @@ static int32_t *shuffled(int n, uint64_t seed)
         return NULL;
     rnn__rng r;
     rnn__rng_seed(&r, seed ^ 0xc1a55u);
-    for (int i = 0; i < n; i++)
-        p[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)rnn__rng_below(&r, (uint64_t)i + 1);
-        int32_t t = p[i];
-        p[i] = p[j];
-        p[j] = t;
-    }
+    rnn__rng_permutation(&r, p, n);
     return p;
 }
 
@@ -335,19 +328,9 @@ static int classify_train(int argc, char **argv)
     rnn_error e;
     rnn_status st;
     if (f.resume) {
-        if ((st = rnn__st_read(&resume, ckpt, &e)))
-            return cli_error(verb, cli_exit_code(st), "--resume: %s", e.msg);
-        have_resume = 1;
-        const char *loop = rnn__st_meta(&resume, "rnn.loop"), *task = rnn__st_meta(&resume, "rnn.task");
-        if (!task || (strcmp(task, "classify") != 0 && strcmp(task, "label") != 0)) {
-            rc = cli_error(verb, CLI_EXIT_INPUT, "--resume: %s was not written by 'rnn classify train'", ckpt);
-            goto out_resume;
-        }
-        if (!loop || rnn__json_parse(&saved, loop, strlen(loop), &e) != RNN_OK) {
-            rc = cli_error(verb, CLI_EXIT_INPUT, "--resume: %s has no readable training state", ckpt);
-            goto out_resume;
-        }
-        if ((rc = train_flags_apply(verb, opts, nopt, rnn__json_get(saved, "flags"), ckpt)))
+        static const char *const tasks[] = {"classify", "label", NULL};
+        if ((rc = train_resume_read(verb, ckpt, tasks, "rnn classify train", opts, nopt, &resume,
+                                    &have_resume, &saved)))
             goto out_resume;
     }
     if (!f.epochs && !f.max_steps && !(f.max_time > 0))

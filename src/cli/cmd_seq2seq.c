@@ -887,21 +887,9 @@ static int cmd_train_s2s(int argc, char **argv)
     int have_resume = 0;
     rnn_error e;
     if (f.resume) {
-        rnn_status st = rnn__st_read(&resume, ckpt, &e);
-        if (st)
-            return cli_error(verb, cli_exit_code(st), "--resume: %s", e.msg);
-        have_resume = 1;
-        const char *loop = rnn__st_meta(&resume, "rnn.loop"), *task = rnn__st_meta(&resume, "rnn.task");
-        if (!task || strcmp(task, "seq2seq") != 0) {
-            rc = cli_error(verb, CLI_EXIT_INPUT, "--resume: %s was not written by 'rnn seq2seq "
-                           "train'", ckpt);
-            goto out_resume;
-        }
-        if (!loop || rnn__json_parse(&saved, loop, strlen(loop), &e) != RNN_OK) {
-            rc = cli_error(verb, CLI_EXIT_INPUT, "--resume: %s has no readable training state", ckpt);
-            goto out_resume;
-        }
-        if ((rc = train_flags_apply(verb, opts, nopt, rnn__json_get(saved, "flags"), ckpt)))
+        static const char *const tasks[] = {"seq2seq", NULL};
+        if ((rc = train_resume_read(verb, ckpt, tasks, "rnn seq2seq train", opts, nopt, &resume,
+                                    &have_resume, &saved)))
             goto out_resume;
     }
     if (!f.epochs && !f.max_steps && !(f.max_time > 0))
@@ -959,7 +947,7 @@ static int cmd_train_s2s(int argc, char **argv)
         sp.nval = (int)((double)n * f.val_frac);
         sp.ntrain = n - sp.nval;
         unsigned char *held = calloc((size_t)n, 1);
-        int *perm = malloc((size_t)n * sizeof *perm);
+        int32_t *perm = malloc((size_t)n * sizeof *perm);
         if (!held || !perm) {
             free(held);
             free(perm);
@@ -968,13 +956,7 @@ static int cmd_train_s2s(int argc, char **argv)
         }
         rnn__rng r;
         rnn__rng_seed(&r, f.seed ^ 0x5e9a1u);
-        for (int i = 0; i < n; i++)
-            perm[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = (int)rnn__rng_below(&r, (uint64_t)i + 1), tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
+        rnn__rng_permutation(&r, perm, n);
         for (int i = 0; i < sp.nval; i++)
             held[perm[i]] = 1;
         int a = 0, b = 0;

@@ -155,14 +155,7 @@ static int train_conditioned(const char *text_path, train_flags *f, cli_opt *opt
     }
     rnn__rng rng;
     rnn__rng_seed(&rng, f->seed ^ 0xc04du);
-    for (int i = 0; i < N; i++)
-        perm[i] = i;
-    for (int i = N - 1; i > 0; i--) {
-        int j = (int)rnn__rng_below(&rng, (uint64_t)i + 1);
-        int32_t x = perm[i];
-        perm[i] = perm[j];
-        perm[j] = x;
-    }
+    rnn__rng_permutation(&rng, perm, N);
     for (int i = 0; i < N; i++) {
         if (i < nval)
             va[nva++] = &data.rows[perm[i]];
@@ -318,29 +311,17 @@ int cmd_train(int argc, char **argv)
     int have_resume = 0;
     rnn_error e;
     if (f.resume) {
-        rnn_status st = rnn__st_read(&resume, ckpt, &e);
-        if (st)
-            return cli_error("train", cli_exit_code(st), "--resume: %s", e.msg);
-        have_resume = 1;
-        const char *loop = rnn__st_meta(&resume, "rnn.loop"), *task = rnn__st_meta(&resume, "rnn.task");
-        const int ckpt_cond = task && strcmp(task, "charlm-cond") == 0;
-        if (!task || (strcmp(task, "charlm") != 0 && !ckpt_cond)) {
-            rc = cli_error("train", CLI_EXIT_INPUT, "--resume: %s was not written by 'rnn train'", ckpt);
+        static const char *const tasks[] = {"charlm", "charlm-cond", NULL};
+        if ((rc = train_resume_read("train", ckpt, tasks, "rnn train", opts, nopt, &resume,
+                                    &have_resume, &saved)))
             goto out_resume;
-        }
+        const int ckpt_cond = strcmp(rnn__st_meta(&resume, "rnn.task"), "charlm-cond") == 0;
         if (conditioned && !ckpt_cond) {
             rc = cli_error("train", CLI_EXIT_INPUT, "--resume: %s holds an unconditioned model; drop "
                            "--conditioned", ckpt);
             goto out_resume;
         }
         conditioned = ckpt_cond; /* resuming continues the same kind of model */
-        if (!loop || rnn__json_parse(&saved, loop, strlen(loop), &e) != RNN_OK) {
-            rc = cli_error("train", CLI_EXIT_INPUT, "--resume: %s has no readable training state", ckpt);
-            goto out_resume;
-        }
-        rc = train_flags_apply("train", opts, nopt, rnn__json_get(saved, "flags"), ckpt);
-        if (rc)
-            goto out_resume;
     }
     if (!f.epochs && !f.max_steps && !(f.max_time > 0))
         f.epochs = 10;

@@ -471,21 +471,11 @@ static int run_task(task_kind kind, int argc, char **argv)
     int have_resume = 0;
     rnn_error e;
     if (f.resume) {
-        rnn_status st = rnn__st_read(&resume, ckpt, &e);
-        if (st)
-            return cli_error(verb, cli_exit_code(st), "--resume: %s", e.msg);
-        have_resume = 1;
-        const char *loop = rnn__st_meta(&resume, "rnn.loop"), *task = rnn__st_meta(&resume, "rnn.task");
-        if (!task || strcmp(task, task_name) != 0) {
-            rc = cli_error(verb, CLI_EXIT_INPUT, "--resume: %s was not written by 'rnn task %s'", ckpt,
-                           task_name);
-            goto out_resume;
-        }
-        if (!loop || rnn__json_parse(&saved, loop, strlen(loop), &e) != RNN_OK) {
-            rc = cli_error(verb, CLI_EXIT_INPUT, "--resume: %s has no readable training state", ckpt);
-            goto out_resume;
-        }
-        if ((rc = train_flags_apply(verb, opts, nopt, rnn__json_get(saved, "flags"), ckpt)))
+        const char *const tasks[] = {task_name, NULL};
+        char writer[64];
+        snprintf(writer, sizeof writer, "rnn task %s", task_name);
+        if ((rc = train_resume_read(verb, ckpt, tasks, writer, opts, nopt, &resume, &have_resume,
+                                    &saved)))
             goto out_resume;
     }
 

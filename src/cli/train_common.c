@@ -246,6 +246,26 @@ char *train_flags_json(const cli_opt *opts, int count)
     return b.data;
 }
 
+int train_resume_read(const char *verb, const char *ckpt, const char *const *tasks,
+                      const char *writer, cli_opt *opts, int nopt, rnn__st *st, int *have,
+                      rnn__json **saved)
+{
+    rnn_error e;
+    rnn_status s = rnn__st_read(st, ckpt, &e);
+    if (s)
+        return cli_error(verb, cli_exit_code(s), "--resume: %s", e.msg);
+    *have = 1;
+    const char *loop = rnn__st_meta(st, "rnn.loop"), *task = rnn__st_meta(st, "rnn.task");
+    int known = 0;
+    for (int i = 0; task && tasks[i]; i++)
+        known |= strcmp(task, tasks[i]) == 0;
+    if (!known)
+        return cli_error(verb, CLI_EXIT_INPUT, "--resume: %s was not written by '%s'", ckpt, writer);
+    if (!loop || rnn__json_parse(saved, loop, strlen(loop), &e) != RNN_OK)
+        return cli_error(verb, CLI_EXIT_INPUT, "--resume: %s has no readable training state", ckpt);
+    return train_flags_apply(verb, opts, nopt, rnn__json_get(*saved, "flags"), ckpt);
+}
+
 int train_flags_apply(const char *verb, cli_opt *opts, int count, const rnn__json *j,
                       const char *path)
 {

@@ -46,6 +46,16 @@ struct rnn__json;
  * outlive the run. */
 int train_flags_apply(const char *verb, cli_opt *opts, int count, const struct rnn__json *flags,
                       const char *path);
+struct rnn__st;
+/* --resume: reads the checkpoint ckpt (DIR/last.safetensors) into *st, checks
+ * that its rnn.task is one of `tasks` (NULL-terminated; otherwise "was not
+ * written by '<writer>'"), parses its saved training state into *saved and
+ * applies the saved flags (train_flags_apply). Sets *have once *st holds a
+ * file. Returns 0 or an exit status (message printed); either way the
+ * caller frees *st (if *have) and *saved. */
+int train_resume_read(const char *verb, const char *ckpt, const char *const *tasks,
+                      const char *writer, cli_opt *opts, int nopt, struct rnn__st *st, int *have,
+                      struct rnn__json **saved);
 
 /* Refuses, before anything is allocated, a model that would need more
  * memory than --max-memory (default: the machine's physical memory) to

@@ -62,6 +62,8 @@ float rnn__rng_float(rnn__rng *r);
 double rnn__rng_double(rnn__rng *r);
 /* Uniform in [0, n). */
 uint64_t rnn__rng_below(rnn__rng *r, uint64_t n);
+/* p[0..n) = a permutation of 0..n-1 drawn from r (Fisher-Yates, from the end) */
+void rnn__rng_permutation(rnn__rng *r, int32_t *p, int n);
 double rnn__rng_normal(rnn__rng *r);
 
 /* ---- GEMM ------------------------------------------------------------ */

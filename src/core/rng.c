@@ -45,6 +45,18 @@ double rnn__rng_double(rnn__rng *r)
     return (double)(rnn__rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+void rnn__rng_permutation(rnn__rng *r, int32_t *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = i;
+    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = (int)rnn__rng_below(r, (uint64_t)i + 1);
+        int32_t t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+    }
+}
+
 uint64_t rnn__rng_below(rnn__rng *r, uint64_t n)
 {
     if (n <= 1)

@@ -634,14 +634,7 @@ static void draw_order(rnn_trainer *t)
     s->perm_epoch = t->epoch;
     rnn__rng r;
     rnn__rng_seed(&r, t->o.seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)t->epoch ^ 0x57a7u);
-    for (int i = 0; i < n; i++)
-        s->perm[i] = i;
-    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = (int)rnn__rng_below(&r, (uint64_t)i + 1);
-        int32_t tmp = s->perm[i];
-        s->perm[i] = s->perm[j];
-        s->perm[j] = tmp;
-    }
+    rnn__rng_permutation(&r, s->perm, n);
 }
 
 static void sd_epoch_start(rnn_trainer *t) { draw_order(t); }
