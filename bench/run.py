@@ -8,14 +8,17 @@ figures, the ratio and our fraction of the single-thread sgemm peak measured
 in the same run. Results also go to build/bench/results.json and a Markdown
 table to build/bench/results.md.
 
-  bench/run.py [--rnn build/rnn] [--quick] [--out build/bench]
+  bench/run.py [--rnn build/rnn] [--quick] [--runs N] [--out build/bench]
 
-The machine is shared and noisy: every figure is a median of repetitions.
+The machine is shared and noisy: every figure is a median of repetitions, and
+with --runs N the median over N passes over the whole matrix (passes spread
+over minutes, so that a neighbour's burst of load does not decide a case).
 """
 import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -73,6 +76,8 @@ def main():
     ap.add_argument("--rnn", default="build/rnn")
     ap.add_argument("--quick", action="store_true", help="a few cases only")
     ap.add_argument("--out", default="build/bench")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="passes over the matrix; each figure is the median over the passes")
     a = ap.parse_args()
     try:
         import torch  # noqa: F401
@@ -82,41 +87,36 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     env_note = {k: os.environ.get(k, "(unset)") for k in ["OPENBLAS_CORETYPE", "OMP_NUM_THREADS"]}
     t_start = time.time()
-    peak = run_json([a.rnn, "bench", "gemm", "--size", "2048", "--iters", "10"])
-    print(f"sgemm peak (2048^3, 1 thread, {peak['kernels']} kernels): {peak['gflops']:.1f} GFLOP/s",
-          flush=True)
-    results = []
-    for c in matrix(a.quick):
-        kind = c["kind"]
-        args = case_args({k: v for k, v in c.items() if k != "kind"})
-        r = {"case": c, "label": label(c)}
-        if kind == "stream":
-            r["ours"] = run_json([a.rnn, "bench", kind] + args)
-            r["torch"] = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind] + args,
-                                  {"OPENBLAS_NUM_THREADS": "1"})
-            r["ratio"] = r["torch"]["us_per_step"] / r["ours"]["us_per_step"]
-        else:
-            r["ours_1"] = run_json([a.rnn, "bench", kind, "--threads", "1"] + args)
-            r["ours_2"] = run_json([a.rnn, "bench", kind, "--threads", "2"] + args)
-            tor = []
-            for tt, bt in TORCH_SETTINGS:
-                t = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind,
-                              "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)})
-                tor.append(t)
-            r["torch_all"] = tor
-            r["torch_1"] = tor[0]
-            r["torch_best"] = max(tor, key=lambda t: t["tokens_per_s"])
-            ours_best = max(r["ours_1"]["tokens_per_s"], r["ours_2"]["tokens_per_s"])
-            r["ratio"] = ours_best / r["torch_best"]["tokens_per_s"]
-            r["ratio_1"] = r["ours_1"]["tokens_per_s"] / r["torch_1"]["tokens_per_s"]
-            r["scaling"] = r["ours_2"]["tokens_per_s"] / r["ours_1"]["tokens_per_s"]
-            r["peak_frac"] = r["ours_1"]["gflops"] / peak["gflops"]
-        results.append(r)
-        print(row_text(r), flush=True)
+    # The peak is the fastest repetition of a 2048^3 sgemm, probed before and
+    # after the cases, the better of the two: what the machine reached (on a
+    # shared machine a median, or one probe, sags with the neighbours' load).
+    def probe():
+        return run_json([a.rnn, "bench", "gemm", "--size", "2048", "--iters", "20"])
+    peak = probe()
+    peak["gflops"] = peak["gflops_best"]
+    print(f"sgemm peak (2048^3, 1 thread, {peak['kernels']} kernels): {peak['gflops']:.1f} GFLOP/s "
+          "(probed again at the end)", flush=True)
+    cases = matrix(a.quick)
+    runs = []  # runs[n][i]: the raw figures of case i in pass n
+    for n in range(a.runs):
+        if a.runs > 1:
+            print(f"pass {n + 1} of {a.runs}", flush=True)
+        raw = []
+        for c in cases:
+            r = run_case(a.rnn, c)
+            raw.append(r)
+            print(row_text(derive(dict(r))), flush=True)
+        runs.append(raw)
+    again = probe()
+    peak["gflops"] = max(peak["gflops"], again["gflops_best"])
+    print(f"sgemm peak, the better of the two probes: {peak['gflops']:.1f} GFLOP/s", flush=True)
+    # each figure: the median over the passes (each already a median of repetitions)
+    results = [derive(combine([runs[n][i] for n in range(a.runs)]), peak["gflops"])
+               for i in range(len(cases))]
 
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.machine(),
             "cpus": os.cpu_count(), "env": env_note, "sgemm_peak_gflops": peak["gflops"],
-            "kernels": peak["kernels"], "seconds": round(time.time() - t_start)}
+            "kernels": peak["kernels"], "seconds": round(time.time() - t_start), "runs": a.runs}
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     md = markdown(results, meta)
@@ -124,6 +124,64 @@ def main():
         f.write(md)
     print()
     print(md)
+
+
+def run_case(rnn, c):
+    """The raw figures of one case: ours (1 and 2 threads) and PyTorch's."""
+    kind = c["kind"]
+    args = case_args({k: v for k, v in c.items() if k != "kind"})
+    r = {"case": c, "label": label(c)}
+    if kind == "stream":
+        r["ours"] = run_json([rnn, "bench", kind] + args)
+        r["torch"] = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind] + args,
+                              {"OPENBLAS_NUM_THREADS": "1"})
+        return r
+    r["ours_1"] = run_json([rnn, "bench", kind, "--threads", "1"] + args)
+    r["ours_2"] = run_json([rnn, "bench", kind, "--threads", "2"] + args)
+    r["torch_all"] = [run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind,
+                                "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)})
+                      for tt, bt in TORCH_SETTINGS]
+    return r
+
+
+def median_dict(ds):
+    """Per key: the median of the numbers, the first value of anything else."""
+    out = dict(ds[0])
+    for key, v in ds[0].items():
+        vals = [d[key] for d in ds]
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and len(set(vals)) > 1:
+            out[key] = statistics.median(vals)
+    return out
+
+
+def combine(rs):
+    r = {"case": rs[0]["case"], "label": rs[0]["label"]}
+    if "ours" in rs[0]:
+        r["ours"] = median_dict([x["ours"] for x in rs])
+        r["torch"] = median_dict([x["torch"] for x in rs])
+        return r
+    r["ours_1"] = median_dict([x["ours_1"] for x in rs])
+    r["ours_2"] = median_dict([x["ours_2"] for x in rs])
+    r["torch_all"] = [median_dict([x["torch_all"][j] for x in rs]) for j in range(len(TORCH_SETTINGS))]
+    return r
+
+
+def derive(r, peak_gflops=None):
+    """Ratios from the raw figures: PyTorch's best setting, ours/PyTorch,
+    2T/1T and (given the peak) the fraction of the sgemm peak."""
+    if "ours" in r:
+        r["ratio"] = r["torch"]["us_per_step"] / r["ours"]["us_per_step"]
+        return r
+    tor = r["torch_all"]
+    r["torch_1"] = tor[0]
+    r["torch_best"] = max(tor, key=lambda t: t["tokens_per_s"])
+    ours_best = max(r["ours_1"]["tokens_per_s"], r["ours_2"]["tokens_per_s"])
+    r["ratio"] = ours_best / r["torch_best"]["tokens_per_s"]
+    r["ratio_1"] = r["ours_1"]["tokens_per_s"] / r["torch_1"]["tokens_per_s"]
+    r["scaling"] = r["ours_2"]["tokens_per_s"] / r["ours_1"]["tokens_per_s"]
+    if peak_gflops:
+        r["peak_frac"] = r["ours_1"]["gflops"] / peak_gflops
+    return r
 
 
 def k(x):
@@ -138,14 +196,15 @@ def row_text(r):
     tb = r["torch_best"]
     return (f"{r['label']:<38} ours {k(r['ours_1']['tokens_per_s'])}/{k(r['ours_2']['tokens_per_s'])} tok/s "
             f"(1/2 threads)  torch best {k(tb['tokens_per_s'])} (t{tb['threads']},blas{tb['blas_threads']})  "
-            f"x{r['ratio']:.2f}  2T/1T {r['scaling']:.2f}  peak {100 * r['peak_frac']:.0f}%  "
+            f"x{r['ratio']:.2f}  2T/1T {r['scaling']:.2f}  {r['ours_1']['gflops']:.0f} GFLOP/s  "
             f"RSS {r['ours_1']['peak_rss_mb']:.0f}/{r['torch_1']['peak_rss_mb']:.0f} MB")
 
 
 def markdown(results, meta):
+    passes = f", then the median of {meta['runs']} passes" if meta.get("runs", 1) > 1 else ""
     lines = [f"Run {meta['date']}, {meta['cpus']} CPUs, OPENBLAS_CORETYPE={meta['env']['OPENBLAS_CORETYPE']}, "
              f"our kernels: {meta['kernels']}, single-thread sgemm peak {meta['sgemm_peak_gflops']:.1f} "
-             f"GFLOP/s (shared, noisy machine; medians).", "",
+             f"GFLOP/s (shared, noisy machine; medians of repetitions{passes}).", "",
              "| case | ours 1 thread | ours 2 threads | PyTorch 1 thread | PyTorch best (setting) | "
              "ours best / PyTorch best | 2T/1T | % of sgemm peak (1T) | peak RSS ours / PyTorch |",
              "|---|---|---|---|---|---|---|---|---|"]
