@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1,
                     help="passes over the matrix; each figure is the median over the passes")
     a = ap.parse_args()
+    if a.runs < 1:
+        ap.error("--runs must be at least 1")
     try:
         import torch  # noqa: F401
     except ImportError:

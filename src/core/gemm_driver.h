@@ -57,8 +57,8 @@
 
 #ifndef GEMM_STACK_FLOATS
 /* Packing buffers of at most this many floats (48 KB) live on the stack;
- * larger ones (products with M > GEMM_SMALL_M whose blocks need more) are
- * malloc'ed per call. */
+ * larger ones (blocked products, and skinny ones with a transposed B whose
+ * K slice of min(N, 128) columns does not fit) are malloc'ed per call. */
 #define GEMM_STACK_FLOATS 12288
 #endif
 
@@ -305,9 +305,10 @@ static void gemm_block(const gemm_args *g)
  * as in the blocked configuration, whatever M: each element of C is then
  * the same sums in the same order whichever configuration computes it, so
  * a product split by rows (threads) gives bitwise the rows of the whole.
- * The packing buffer is on the stack when KC x 64 columns fit there, else
- * on the heap (*heap, freed by the caller); only if that allocation fails
- * are the slices made shallower (slower, and the last bits may differ). */
+ * The packing buffer is on the stack when a slice of min(N, 128) columns
+ * fits there, else on the heap (*heap, freed by the caller); only if that
+ * allocation fails are the slices made shallower (slower, and the last bits
+ * may then differ from a call that did not run out of memory). */
 static void gemm_skinny(gemm_args *g, int tb, float *stackbuf, void **heap)
 {
     g->pack_a = 0;
