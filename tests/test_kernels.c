@@ -139,6 +139,25 @@ static void compare_sums(const rnn__kernels *k, int n)
     CHECK(memcmp(o1, r1, sizeof(float) * (size_t)n) == 0);
 }
 
+/* A NaN pre-activation must come out as NaN (--on-nan relies on it), not be
+ * clamped into a finite value by min/max. */
+static void nan_propagates(const rnn__kernels *k)
+{
+    enum { H = 20 };
+    float g[4 * H], h[H], c[H], cp[H];
+    for (int j = 0; j < 4 * H; j++)
+        g[j] = 0.1f * (float)(j % 7) - 0.3f;
+    for (int j = 0; j < H; j++)
+        cp[j] = 0.5f;
+    g[3] = NAN;          /* input gate, unit 3 */
+    g[2 * H + 17] = NAN; /* cell candidate, unit 17 (the masked tail on AVX-512) */
+    cp[9] = NAN;         /* previous cell state, unit 9 */
+    k->lstm_fwd_row(H, g, h, c, cp);
+    CHECK_MSG(isnan(h[3]) && isnan(c[3]) && isnan(h[17]) && isnan(c[17]) && isnan(h[9]),
+              "%s lstm_fwd_row: a NaN did not propagate", k->name);
+    CHECK(!isnan(h[0]) && !isnan(h[10]) && !isnan(c[19]));
+}
+
 static void test_fast_kernels_match_portable(void)
 {
     const rnn__kernels *p = rnn__kernels_by_name("portable");
@@ -150,6 +169,7 @@ static void test_fast_kernels_match_portable(void)
         if (!k)
             continue; /* this CPU cannot run it: nothing to compare */
         ran++;
+        nan_propagates(k);
         int sizes[] = {1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 100, 257, 300};
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         {

@@ -8,6 +8,7 @@
 
 /* ---- pointwise kernels: one batch row of one step ----------------------- */
 
+#ifndef GATES_OWN_LSTM_FWD
 static void KFN(lstm_fwd_row)(int H, REAL *restrict g, REAL *restrict h,
                               REAL *restrict c, const REAL *restrict cp)
 {
@@ -23,6 +24,7 @@ static void KFN(lstm_fwd_row)(int H, REAL *restrict g, REAL *restrict h,
         h[j] = o * TANH(cn);
     }
 }
+#endif
 
 /* On entry dh, dc hold the gradients of h', c'. On exit g holds the gate
  * pre-activation gradients, dc the gradient of c, dh zero (h reaches the
