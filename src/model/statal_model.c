@@ -569,62 +569,12 @@ static void sd_free(void *p)
 
 static int len_of(const rnn_dataset *d, int i) { return d->lengths ? d->lengths[i] : d->T; }
 
-/* Sequences idx[0..B) of ds into the time-major batch; returns its T. */
-static int gather(statal_data *s, const rnn_dataset *ds, const int32_t *idx, int B)
+/* This task's batch buffers as an rnn__seq_batch (features only). */
+static rnn__seq_batch batch_of(const statal_data *s)
 {
-    int T = 1;
-    for (int b = 0; b < B; b++)
-        T = len_of(ds, idx[b]) > T ? len_of(ds, idx[b]) : T;
-    const int O = s->O, I = s->I, Td = ds->T;
-    for (int b = 0; b < B; b++) {
-        const int i = idx[b], len = len_of(ds, i);
-        s->lengths[b] = len;
-        for (int t = 0; t < T; t++) {
-            const size_t r = (size_t)t * B + b, src = (size_t)i * Td + (size_t)(t < Td ? t : 0);
-            const int valid = t < len;
-            s->mask[r] = (uint8_t)valid;
-            if (valid)
-                memcpy(s->x + r * I, ds->x + src * I, sizeof(float) * (size_t)I);
-            else
-                memset(s->x + r * I, 0, sizeof(float) * (size_t)I);
-            if (!s->steps)
-                continue;
-            if (s->loss == RNN_LOSS_XENT)
-                s->labels[r] = valid ? ds->labels[src] : -1;
-            else if (valid)
-                memcpy(s->y + r * O, ds->y + src * O, sizeof(float) * (size_t)O);
-            else
-                memset(s->y + r * O, 0, sizeof(float) * (size_t)O);
-        }
-        if (!s->steps) {
-            if (s->loss == RNN_LOSS_XENT)
-                s->labels[b] = ds->labels[i];
-            else
-                memcpy(s->y + (size_t)b * O, ds->y + (size_t)i * O, sizeof(float) * (size_t)O);
-        }
-    }
-    return T;
-}
-
-/* Summed loss of s->out and its count; dout (may alias s->out) gets the
- * gradient of the mean. */
-static double batch_loss(statal_data *s, float *dout, int T, int B, size_t *count)
-{
-    const int O = s->O, rows = s->steps ? T * B : B;
-    size_t n = 0;
-    if (s->loss == RNN_LOSS_XENT) {
-        for (int r = 0; r < rows; r++)
-            n += s->labels[r] >= 0 && s->labels[r] < O;
-        *count = n;
-        return rnn__softmax_xent(dout, s->out, s->labels, rows, O, n ? 1.0f / (float)n : 0.0f,
-                                 NULL, NULL, 1);
-    }
-    for (int r = 0; r < rows; r++)
-        n += s->steps ? s->mask[r] : 1;
-    n *= (size_t)O;
-    *count = n;
-    return rnn__regression_loss(dout, s->out, s->y, s->steps ? s->mask : NULL, rows, O,
-                                (int)s->loss, n ? 1.0f / (float)n : 0.0f, NULL);
+    return (rnn__seq_batch){.loss = s->loss, .O = s->O, .I = s->I, .steps = s->steps,
+                            .lengths = s->lengths, .labels = s->labels, .x = s->x, .y = s->y,
+                            .out = s->out, .mask = s->mask};
 }
 
 static void draw_order(rnn_trainer *t)
@@ -647,12 +597,13 @@ static rnn_status sd_forward_backward(rnn_trainer *t, double *loss)
         draw_order(t);
     const int lo = (int)(t->batch * s->B);
     const int B = s->train.n - lo < s->B ? s->train.n - lo : s->B;
-    const int T = gather(s, &s->train, s->perm + lo, B);
+    const rnn__seq_batch sb = batch_of(s);
+    const int T = rnn__seq_gather(&sb, &s->train, s->perm + lo, B);
     rnn_status st = rnn__statal_model_forward(m, s->out, s->x, s->lengths, T, B, 1);
     if (st)
         return rnn__fail(&t->err, st, "%s", m->err.msg);
     size_t count;
-    double sum = batch_loss(s, s->out, T, B, &count);
+    double sum = rnn__seq_loss(&sb, s->out, T, B, &count, 1);
     *loss = count ? sum / (double)count : 0.0;
     st = rnn__statal_model_backward(m, s->out);
     return st ? rnn__fail(&t->err, st, "%s", m->err.msg) : RNN_OK;
@@ -665,6 +616,7 @@ static rnn_status sd_evaluate(rnn_trainer *t, double *loss)
     *loss = NAN;
     if (!s->has_val)
         return rnn__fail(&t->err, RNN_EINVAL, "no validation data");
+    const rnn__seq_batch sb = batch_of(s);
     double sum = 0;
     size_t total = 0;
     int32_t idx[4096];
@@ -672,12 +624,12 @@ static rnn_status sd_evaluate(rnn_trainer *t, double *loss)
         const int B = s->val.n - lo < s->B ? s->val.n - lo : s->B;
         for (int b = 0; b < B; b++)
             idx[b] = lo + b;
-        const int T = gather(s, &s->val, idx, B);
+        const int T = rnn__seq_gather(&sb, &s->val, idx, B);
         rnn_status st = rnn__statal_model_forward(m, s->out, s->x, s->lengths, T, B, 0);
         if (st)
             return rnn__fail(&t->err, st, "%s", m->err.msg);
         size_t count;
-        sum += batch_loss(s, NULL, T, B, &count);
+        sum += rnn__seq_loss(&sb, NULL, T, B, &count, 1);
         total += count;
     }
     *loss = total ? sum / (double)total : NAN;

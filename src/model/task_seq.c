@@ -56,10 +56,7 @@ static void seq_free(void *p)
 
 static int length_of(const rnn_dataset *d, int i) { return d->lengths ? d->lengths[i] : d->T; }
 
-/* Gathers sequences idx[0..B) of ds into the time-major batch buffers;
- * returns the batch's T (its longest sequence). */
-static int gather(seq_data *s, const rnn_dataset *ds, const int32_t *idx, int B,
-                  const rnn_model *m)
+int rnn__seq_gather(const rnn__seq_batch *s, const rnn_dataset *ds, const int32_t *idx, int B)
 {
     int T = 1;
     for (int b = 0; b < B; b++) {
@@ -76,7 +73,7 @@ static int gather(seq_data *s, const rnn_dataset *ds, const int32_t *idx, int B,
             const size_t r = (size_t)t * B + b, src = (size_t)i * Td + (size_t)(t < Td ? t : 0);
             const int valid = t < len;
             s->mask[r] = (uint8_t)valid;
-            if (m->cfg.vocab_size > 0)
+            if (s->tokens)
                 s->tokens[r] = valid ? ds->tokens[src] : 0;
             else if (valid)
                 memcpy(s->x + r * I, ds->x + src * I, sizeof(float) * (size_t)I);
@@ -101,29 +98,33 @@ static int gather(seq_data *s, const rnn_dataset *ds, const int32_t *idx, int B,
     return T;
 }
 
-/* Loss of the batch in s->out (mean, and its count); dout (may be NULL)
- * receives the gradient of the mean. */
-static double batch_loss(seq_data *s, const rnn_model *m, float *dout, int T, int B,
-                         size_t *count)
+double rnn__seq_loss(const rnn__seq_batch *s, float *dout, int T, int B, size_t *count,
+                     int threads)
 {
     const int O = s->O, rows = s->steps ? T * B : B;
     size_t n = 0;
     if (s->loss == RNN_LOSS_XENT) {
         for (int r = 0; r < rows; r++)
             n += s->labels[r] >= 0 && s->labels[r] < O;
-        double sum = rnn__softmax_xent(dout, s->out, s->labels, rows, O,
-                                       n ? 1.0f / (float)n : 0.0f, NULL, s->row_loss,
-                                       m->stack.threads);
         *count = n;
-        return sum;
+        return rnn__softmax_xent(dout, s->out, s->labels, rows, O, n ? 1.0f / (float)n : 0.0f,
+                                 NULL, s->row_loss, threads);
     }
     for (int r = 0; r < rows; r++)
         n += s->steps ? s->mask[r] : 1;
     n *= (size_t)O;
-    double sum = rnn__regression_loss(dout, s->out, s->y, s->steps ? s->mask : NULL, rows, O,
-                                      (int)s->loss, n ? 1.0f / (float)n : 0.0f, NULL);
     *count = n;
-    return sum;
+    return rnn__regression_loss(dout, s->out, s->y, s->steps ? s->mask : NULL, rows, O,
+                                (int)s->loss, n ? 1.0f / (float)n : 0.0f, NULL);
+}
+
+/* This task's batch buffers as an rnn__seq_batch. */
+static rnn__seq_batch batch_of(const seq_data *s, const rnn_model *m)
+{
+    return (rnn__seq_batch){.loss = s->loss, .O = s->O, .I = s->I, .steps = s->steps,
+                            .tokens = m->cfg.vocab_size > 0 ? s->tokens : NULL, .cond = s->cond,
+                            .lengths = s->lengths, .labels = s->labels, .x = s->x, .y = s->y,
+                            .out = s->out, .mask = s->mask, .row_loss = s->row_loss};
 }
 
 /* The order of epoch t->epoch: a function of the seed and the epoch only. */
@@ -147,14 +148,15 @@ static rnn_status seq_forward_backward(rnn_trainer *t, double *loss)
         draw_order(t);
     const int lo = (int)(t->batch * s->B);
     const int B = s->train.n - lo < s->B ? s->train.n - lo : s->B;
-    const int T = gather(s, &s->train, s->perm + lo, B, m);
+    const rnn__seq_batch sb = batch_of(s, m);
+    const int T = rnn__seq_gather(&sb, &s->train, s->perm + lo, B);
     rnn_batch bt = {T, B, m->cfg.vocab_size > 0 ? s->tokens : NULL,
                     m->cfg.vocab_size > 0 ? NULL : s->x, s->lengths, s->cond, NULL, NULL};
     rnn_status st = rnn_model_forward_batch(m, s->out, NULL, NULL, &bt, 1);
     if (st)
         return rnn__fail(&t->err, st, "%s", m->err.msg);
     size_t count;
-    double sum = batch_loss(s, m, s->out, T, B, &count); /* the gradient over out */
+    double sum = rnn__seq_loss(&sb, s->out, T, B, &count, m->stack.threads); /* the gradient over out */
     *loss = count ? sum / (double)count : 0.0;
     st = rnn_model_backward(m, NULL, s->out, NULL, NULL);
     return st ? rnn__fail(&t->err, st, "%s", m->err.msg) : RNN_OK;
@@ -167,6 +169,7 @@ static rnn_status seq_evaluate(rnn_trainer *t, double *loss)
     *loss = NAN;
     if (!s->has_val)
         return rnn__fail(&t->err, RNN_EINVAL, "no validation data");
+    const rnn__seq_batch sb = batch_of(s, m);
     double sum = 0;
     size_t total = 0;
     int32_t idx[4096];
@@ -174,14 +177,14 @@ static rnn_status seq_evaluate(rnn_trainer *t, double *loss)
         const int B = s->val.n - lo < s->B ? s->val.n - lo : s->B;
         for (int b = 0; b < B; b++)
             idx[b] = lo + b;
-        const int T = gather(s, &s->val, idx, B, m);
+        const int T = rnn__seq_gather(&sb, &s->val, idx, B);
         rnn_batch bt = {T, B, m->cfg.vocab_size > 0 ? s->tokens : NULL,
                         m->cfg.vocab_size > 0 ? NULL : s->x, s->lengths, s->cond, NULL, NULL};
         rnn_status st = rnn_model_forward_batch(m, s->out, NULL, NULL, &bt, 0);
         if (st)
             return rnn__fail(&t->err, st, "%s", m->err.msg);
         size_t count;
-        sum += batch_loss(s, m, NULL, T, B, &count);
+        sum += rnn__seq_loss(&sb, NULL, T, B, &count, m->stack.threads);
         total += count;
     }
     *loss = total ? sum / (double)total : NAN;

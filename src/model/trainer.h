@@ -92,6 +92,29 @@ rnn_status rnn__trainer_new_custom(rnn_trainer **out, const rnn__trainee *p,
 rnn_status rnn__trainer_skip(rnn_trainer *t);
 /* Checks the options every task shares (lr, clipping). */
 rnn_status rnn__check_options(const rnn_train_options *o, rnn_error *err);
+/* One time-major batch of a sequence dataset (rnn_dataset), as the
+ * classification/regression task (task_seq.c) and the Statal task
+ * (statal_model.c) assemble it. The pointers are the task's own buffers. */
+typedef struct rnn__seq_batch {
+    rnn_loss loss;
+    int O, I, steps;   /* outputs; feature width; steps: targets per step */
+    int32_t *tokens;   /* [T][B] token ids, or NULL: features in x */
+    int32_t *cond;     /* [B] condition ids, or NULL */
+    int32_t *lengths;  /* [B] */
+    int32_t *labels;   /* [T][B] (steps) or [B]; for RNN_LOSS_XENT */
+    float *x, *y;      /* [T][B][I]; targets [T][B][O] or [B][O] */
+    const float *out;  /* the model's outputs, shaped like y */
+    uint8_t *mask;     /* [T][B] valid steps */
+    double *row_loss;  /* [T*B] scratch for a threaded loss, or NULL */
+} rnn__seq_batch;
+/* Gathers sequences idx[0..B) of ds into b; returns the batch's T (its
+ * longest sequence). Padding steps: mask 0, zero inputs, label -1. */
+int rnn__seq_gather(const rnn__seq_batch *b, const rnn_dataset *ds, const int32_t *idx, int B);
+/* The summed loss of b->out over the valid targets and their count in
+ * *count; dout (may be NULL, may alias out) receives the gradient of the
+ * mean. */
+double rnn__seq_loss(const rnn__seq_batch *b, float *dout, int T, int B, size_t *count,
+                     int threads);
 /* 64-bit FNV-1a over bytes, for data hashes. */
 uint64_t rnn__fnv1a(uint64_t h, const void *data, size_t n);
 /* Copies an F32 tensor of exactly n elements from a checkpoint. */
