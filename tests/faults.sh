@@ -140,9 +140,10 @@ d=$TMP/gone
 "$rnn" train "$TMP/text.txt" --out "$d" --max-steps 1000000 --eval-every 20 \
     --hidden 12 --layers 1 --embed 6 --seq-len 10 --batch 4 2>"$TMP/gone.err" &
 pid=$!
-for _ in $(seq 1 100); do grep -q '^step ' "$TMP/gone.err" && break; sleep 0.05; done
+# wait for the first save (written by rename, so present means complete)
+for _ in $(seq 1 400); do [ -s "$d/last.safetensors" ] && break; sleep 0.05; done
 mv "$d" "$TMP/gone.moved" && echo "not a directory" > "$d"
-for _ in $(seq 1 100); do grep -q 'training goes on' "$TMP/gone.err" && break; sleep 0.05; done
+for _ in $(seq 1 400); do grep -q 'training goes on' "$TMP/gone.err" && break; sleep 0.05; done
 kill -TERM $pid; wait $pid; rc=$?
 [ $rc -eq 2 ] && grep -q 'gone/last\.safetensors: cannot create a temporary file in .*gone: Not a directory; the previous file is kept, training goes on' "$TMP/gone.err" \
     && grep -q 'not saved (the previous file is kept)' "$TMP/gone.err" \
