@@ -273,6 +273,10 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < 3; i++)
         ADD(0, 1, 32, 4 * Hs[i], Hs[i], 1, "step H=%d 32x4H x H pk", Hs[i]);
+    /* one thread's half of a batch of 32 (2 threads): vanilla RNN and LSTM */
+    ADD(0, 1, 16, 256, 256, 1, "step RNN H=256 16x256x256 pk");
+    ADD(0, 1, 16, 1024, 256, 1, "step H=256 16x1024x256 pk");
+    ADD(0, 1, 32, 256, 256, 1, "step RNN H=256 32x256x256 pk");
     ADD(0, 1, 1, 256, 64, 1, "step 1x256x64 pk (LSTM 64)");
     ADD(0, 1, 32, 512, 128, 0, "step 32x512x128 NT unpacked");
 

@@ -109,9 +109,80 @@ static void test_single_step(void)
     }
 }
 
+/* One float forward + backward at nthreads; all outputs in `out`, laid
+ * out y | hn | cn | dx | dh0 | dc0 | dw. */
+static float *run_threads(rnn_cell cell, int reverse, const int32_t *lens, int T, int B, int I, int H,
+                          int nthreads, size_t *count)
+{
+    rnn__rng r;
+    rnn__rng_seed(&r, 99 + cell);
+    size_t nw = rnn__rec_param_count(cell, I, H);
+    size_t nc = rnn__rec_cache_count(cell, T, B, H), ns = rnn__rec_scratch_count(cell, B, H);
+    size_t nx = (size_t)T * B * I, ny = (size_t)T * B * H, nh = (size_t)B * H;
+    float *w = malloc(nw * sizeof *w), *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
+    float *h0 = malloc(4 * nh * sizeof *h0), *cache = malloc(nc * sizeof *cache);
+    float *scratch = malloc(ns * sizeof *scratch);
+    float *pack = rnn__alloc_floats(rnn__rec_pack_count(cell, H));
+    for (size_t i = 0; i < nw; i++)
+        w[i] = (float)((rnn__rng_double(&r) * 2 - 1) / sqrt((double)H));
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)rnn__rng_normal(&r);
+    for (size_t i = 0; i < ny; i++)
+        dy[i] = (float)rnn__rng_normal(&r);
+    for (size_t i = 0; i < 4 * nh; i++)
+        h0[i] = (float)rnn__rng_normal(&r) * 0.5f;
+    *count = ny + nh * 4 + nx + nw;
+    float *out = calloc(*count, sizeof *out);
+    float *y = out, *hn = y + ny, *cn = hn + nh, *dx = cn + nh, *dh0 = dx + nx, *dc0 = dh0 + nh,
+          *dw = dc0 + nh;
+    const int lstm = cell == RNN_CELL_LSTM;
+    rnn__rec_forward(cell, T, B, I, H, reverse, lens, y, H, hn, lstm ? cn : NULL, cache, scratch, x,
+                     h0, lstm ? h0 + nh : NULL, w, pack, nthreads);
+    rnn__rec_backward(cell, T, B, I, H, reverse, lens, dx, 0, dh0, lstm ? dc0 : NULL, dw, cache,
+                      scratch, x, w, dy, H, h0 + 2 * nh, lstm ? h0 + 3 * nh : NULL, pack, NULL,
+                      nthreads);
+    free(w);
+    free(x);
+    free(dy);
+    free(h0);
+    free(cache);
+    free(scratch);
+    rnn__free_floats(pack);
+    return out;
+}
+
+/* Results do not depend on the thread count, bit for bit: dW_hh and dW_ih
+ * taken by separate threads (I close to H) or both split over all threads
+ * (I far from H; odd thread counts), the batch split evenly or not, with and
+ * without lengths, both directions. Sizes are above the threading threshold
+ * (2e6 multiply-adds), the RNN of the last shape excepted. */
+static void test_threads_bitwise(void)
+{
+    static const struct { int T, B, I, H; } shapes[] = {{16, 32, 48, 64}, {16, 32, 16, 64}, {40, 6, 64, 64}};
+    int32_t lens[32];
+    for (int b = 0; b < 32; b++)
+        lens[b] = 1 + (b * 7) % 16;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int cell = 0; cell < 4; cell++)
+            for (int var = 0; var < 2; var++) {
+                const int T = shapes[k].T, B = shapes[k].B, I = shapes[k].I, H = shapes[k].H;
+                size_t n1, nk;
+                float *one = run_threads((rnn_cell)cell, var, var ? lens : NULL, T, B, I, H, 1, &n1);
+                for (int nt = 2; nt <= 4; nt++) {
+                    float *many = run_threads((rnn_cell)cell, var, var ? lens : NULL, T, B, I, H, nt, &nk);
+                    if (memcmp(one, many, n1 * sizeof *one) != 0)
+                        t_fail_at(__FILE__, __LINE__, "%s T=%d B=%d I=%d H=%d lengths=%d: %d threads differ from 1",
+                                  rnn_cell_name((rnn_cell)cell), T, B, I, H, var, nt);
+                    free(many);
+                }
+                free(one);
+            }
+}
+
 void suite_layers(void);
 void suite_layers(void)
 {
     RUN(test_float_matches_double);
     RUN(test_single_step);
+    RUN(test_threads_bitwise);
 }

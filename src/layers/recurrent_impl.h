@@ -43,7 +43,7 @@
 /* Threads (OpenMP): the rows of a batch are independent through the whole
  * recurrence, so each thread runs the time loop for its own slice of the
  * batch with no synchronisation per step. The hoisted GEMMs are split by
- * output columns (input projection, weight gradients) or rows (dX). Every
+ * output columns (input projection) or rows (weight gradients, dX). Every
  * output element is computed by the same arithmetic in the same order
  * whatever the split, so results are identical for any thread count. */
 
@@ -250,30 +250,43 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
             memcpy(dc0 + r_lo, dc + r_lo, sizeof(REAL) * r_n);
 #pragma omp barrier
 
-        /* The big GEMMs over all T*B rows: this thread's gate rows of the
-         * weight gradients, and its rows of dX. */
+        /* The big GEMMs over all T*B rows: gate rows of the weight
+         * gradients, and this thread's rows of dX. With an even thread count
+         * and inputs about as wide as the state, half the threads take dW_hh
+         * and the other half dW_ih (each product split by its rows within
+         * the group), so that no two threads pack the same B operand (h_prev
+         * or x, 2 MB each at T*B = 2048): with both products split over all
+         * threads, every thread packed both. Any split gives the same bits
+         * (the GEMM sums each element alike whatever rows a call covers). */
+        const int grouped = nth % 2 == 0 && 4 * I >= 3 * H && 4 * H >= 3 * I;
+        const int gsz = grouped ? nth / 2 : nth, gid = tid % gsz;
+        const int do_hh = !grouped || tid < gsz, do_ih = !grouped || tid >= gsz;
         int m_lo, m_hi;
-        rnn__split(GH, nth, tid, 16, &m_lo, &m_hi);
+        rnn__split(GH, gsz, gid, 16, &m_lo, &m_hi);
         if (m_hi > m_lo) {
-            const int mn = m_hi - m_lo;
-            GEMM(1, 0, mn, H, (int)TB, 1, dG + m_lo, GH, hprev, H, 1, dw_hh + (size_t)m_lo * H, H);
             /* input side: GRU's n block comes from hnp (dn before the reset) */
             const int split = gru ? 2 * H : GH;
             const int a_hi = m_hi < split ? m_hi : split, n_lo = m_lo > split ? m_lo : split;
-            /* bias gradients: column sums of dG, one pass for both where
-             * db_ih and db_hh are the same sums */
-            if (a_hi > m_lo)
-                KCALL(colsum_rows)(TB, a_hi - m_lo, GH, dG + m_lo, db_hh + m_lo, db_ih + m_lo);
-            if (m_hi > n_lo) {
-                KCALL(colsum_rows)(TB, m_hi - n_lo, GH, dG + n_lo, db_hh + n_lo, NULL);
-                KCALL(colsum_rows)(TB, m_hi - n_lo, H, hnp + (n_lo - split), db_ih + n_lo, NULL);
+            if (do_hh) {
+                GEMM(1, 0, m_hi - m_lo, H, (int)TB, 1, dG + m_lo, GH, hprev, H, 1,
+                     dw_hh + (size_t)m_lo * H, H);
+                /* bias gradients: column sums of dG, one pass for both where
+                 * db_ih and db_hh are the same sums */
+                if (a_hi > m_lo)
+                    KCALL(colsum_rows)(TB, a_hi - m_lo, GH, dG + m_lo, db_hh + m_lo, db_ih + m_lo);
+                if (m_hi > n_lo) {
+                    KCALL(colsum_rows)(TB, m_hi - n_lo, GH, dG + n_lo, db_hh + n_lo, NULL);
+                    KCALL(colsum_rows)(TB, m_hi - n_lo, H, hnp + (n_lo - split), db_ih + n_lo, NULL);
+                }
             }
-            if (a_hi > m_lo)
-                GEMM(1, 0, a_hi - m_lo, I, (int)TB, 1, dG + m_lo, GH, x, I, 1,
-                     dw_ih + (size_t)m_lo * I, I);
-            if (m_hi > n_lo)
-                GEMM(1, 0, m_hi - n_lo, I, (int)TB, 1, hnp + (n_lo - split), H, x, I, 1,
-                     dw_ih + (size_t)n_lo * I, I);
+            if (do_ih) {
+                if (a_hi > m_lo)
+                    GEMM(1, 0, a_hi - m_lo, I, (int)TB, 1, dG + m_lo, GH, x, I, 1,
+                         dw_ih + (size_t)m_lo * I, I);
+                if (m_hi > n_lo)
+                    GEMM(1, 0, m_hi - n_lo, I, (int)TB, 1, hnp + (n_lo - split), H, x, I, 1,
+                         dw_ih + (size_t)n_lo * I, I);
+            }
         }
         int t_lo, t_hi;
         rnn__split((int)TB, nth, tid, 1, &t_lo, &t_hi);
