@@ -47,6 +47,14 @@ def case_args(c):
     return out
 
 
+def has_avx2():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx2" in f.read()
+    except OSError:
+        return False
+
+
 def matrix(quick):
     cases = []
     hs = [256] if quick else [128, 256, 512]
@@ -62,12 +70,18 @@ def matrix(quick):
     for cell, i, h in ([("lstm", 64, 64)] if quick else
                        [("lstm", 64, 64), ("lstm", 32, 32), ("lstm", 16, 64), ("gru", 64, 64)]):
         cases.append({"kind": "stream", "cell": cell, "input": i, "hidden": h, "streams": 1, "steps": 20})
+    if not quick and has_avx2():
+        # what a CPU without AVX-512 runs (RNN_KERNELS=avx2): a regression
+        # there (GCC's split 32-byte copies once made it 25x slower) shows here
+        cases.append({"kind": "stream", "cell": "lstm", "input": 64, "hidden": 64, "streams": 1, "steps": 20,
+                      "kernels": "avx2"})
     return cases
 
 
 def label(c):
     if c["kind"] == "stream":
-        return f"stream {c['cell']} {c['input']}->{c['hidden']}, batch 1"
+        isa = f" (RNN_KERNELS={c['kernels']})" if "kernels" in c else ""
+        return f"stream {c['cell']} {c['input']}->{c['hidden']}, batch 1{isa}"
     return f"{c['kind']} {c['layers']}x{c['cell']}-{c['hidden']}, T {c['seq_len']}, B {c['batch']}"
 
 
@@ -131,10 +145,11 @@ def main():
 def run_case(rnn, c):
     """The raw figures of one case: ours (1 and 2 threads) and PyTorch's."""
     kind = c["kind"]
-    args = case_args({k: v for k, v in c.items() if k != "kind"})
+    args = case_args({k: v for k, v in c.items() if k not in ("kind", "kernels")})
     r = {"case": c, "label": label(c)}
     if kind == "stream":
-        r["ours"] = run_json([rnn, "bench", kind] + args)
+        r["ours"] = run_json([rnn, "bench", kind] + args,
+                             {"RNN_KERNELS": c["kernels"]} if "kernels" in c else None)
         r["torch"] = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind] + args,
                               {"OPENBLAS_NUM_THREADS": "1"})
         return r
