@@ -1,8 +1,8 @@
 /* dense.c -- torch.nn.Linear: y = x W^T + b with W [O][I] (default init
  * U(-1/sqrt(I), 1/sqrt(I)) for W and b);
  * https://pytorch.org/docs/stable/generated/torch.nn.Linear.html
- * Threads split rows of y and dx, and rows of dW (whole dot products each:
- * the results do not depend on the thread count). */
+ * Threads split rows of y and dx, and columns of dW (whole dot products
+ * each: the results do not depend on the thread count). */
 #include "layers/layers.h"
 
 void rnn__dense_forward(float *y, const float *x, const float *w,
@@ -35,16 +35,19 @@ void rnn__dense_backward(float *dx, int accumulate_dx, float *dw, float *db,
     {
         const int tid = RNN__TID(), nth = RNN__NTH();
         int lo, hi;
+        /* dW by columns (inputs): each thread packs only its columns of x
+         * (N x I, the big operand: by rows of dW, every thread packed all
+         * of it) */
+        rnn__split(I, nth, tid, 16, &lo, &hi);
+        if (hi > lo)
+            rnn__sgemm(1, 0, O, hi - lo, N, 1.0f, dy, O, x + lo, I, 1.0f, dw + lo, I);
         rnn__split(O, nth, tid, 16, &lo, &hi);
-        if (hi > lo) {
-            rnn__sgemm(1, 0, hi - lo, I, N, 1.0f, dy + lo, O, x, I, 1.0f, dw + (size_t)lo * I, I);
-            if (db)
-                for (int n = 0; n < N; n++) {
-                    const float *row = dy + (size_t)n * O;
-                    for (int o = lo; o < hi; o++)
-                        db[o] += row[o];
-                }
-        }
+        if (db && hi > lo)
+            for (int n = 0; n < N; n++) {
+                const float *row = dy + (size_t)n * O;
+                for (int o = lo; o < hi; o++)
+                    db[o] += row[o];
+            }
         rnn__split(N, nth, tid, 1, &lo, &hi);
         if (dx && hi > lo)
             rnn__sgemm(0, 0, hi - lo, I, O, 1.0f, dy + (size_t)lo * O, O, w, I,
