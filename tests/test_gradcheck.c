@@ -32,7 +32,7 @@ static double loss(problem *p)
 {
     double y[T * B * H], hn[B * H], cn[B * H];
     rnn__rec_forward_f64(p->cell, T, B, I, H, p->reverse, p->lengths, y, H, hn, cn,
-                         p->cache, p->scratch, p->x, p->h0, p->c0, p->w, NULL, 1);
+                         p->cache, p->scratch, p->x, NULL, 0, p->h0, p->c0, p->w, NULL, 1);
     double L = 0;
     for (int i = 0; i < T * B * H; i++)
         L += y[i] * p->dy[i];
@@ -99,7 +99,7 @@ static void run_case(rnn_cell cell, int reverse, int var)
         dw[i] = dw_before[i] = 0.5;
     loss(&p);
     rnn__rec_backward_f64(cell, T, B, I, H, reverse, p.lengths, dx, 0, dh0, dc0, dw,
-                          p.cache, p.scratch, p.x, p.w, p.dy, H, p.dhn, p.dcn, NULL, NULL, 1);
+                          p.cache, p.scratch, p.x, NULL, 0, p.w, p.dy, H, p.dhn, p.dcn, NULL, NULL, 1);
     for (size_t i = 0; i < p.nw; i++)
         dw[i] -= dw_before[i];
 
@@ -121,7 +121,7 @@ static void run_case(rnn_cell cell, int reverse, int var)
     if (var) {
         double y[T * B * H], hn[B * H];
         rnn__rec_forward_f64(cell, T, B, I, H, reverse, p.lengths, y, H, hn, NULL,
-                             p.cache, p.scratch, p.x, p.h0, p.c0, p.w, NULL, 1);
+                             p.cache, p.scratch, p.x, NULL, 0, p.h0, p.c0, p.w, NULL, 1);
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++)
                 if (t >= lens[b])

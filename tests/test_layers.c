@@ -46,16 +46,16 @@ static void run(rnn_cell cell, int reverse, int var)
 
     float *pack = rnn__alloc_floats(rnn__rec_pack_count(cell, H));
     rnn__rec_forward(cell, T, B, I, H, reverse, L, f + o_y, H, f + hn, f + cn, f + o_c,
-                     f + o_s, f + o_x, f + h0, f + c0, f + o_w, pack, 1);
+                     f + o_s, f + o_x, NULL, 0, f + h0, f + c0, f + o_w, pack, 1);
     rnn__rec_forward_f64(cell, T, B, I, H, reverse, L, d + o_y, H, d + hn, d + cn, d + o_c,
-                         d + o_s, d + o_x, d + h0, d + c0, d + o_w, NULL, 1);
+                         d + o_s, d + o_x, NULL, 0, d + h0, d + c0, d + o_w, NULL, 1);
     memset(f + o_dw, 0, nw * sizeof *f);
     memset(d + o_dw, 0, nw * sizeof *d);
     rnn__rec_backward(cell, T, B, I, H, reverse, L, f + o_dx, 0, f + dh0, f + dc0, f + o_dw,
-                      f + o_c, f + o_s, f + o_x, f + o_w, f + o_dy, H, f + dhn, f + dcn, pack, NULL, 1);
+                      f + o_c, f + o_s, f + o_x, NULL, 0, f + o_w, f + o_dy, H, f + dhn, f + dcn, pack, NULL, 1);
     rnn__free_floats(pack);
     rnn__rec_backward_f64(cell, T, B, I, H, reverse, L, d + o_dx, 0, d + dh0, d + dc0,
-                          d + o_dw, d + o_c, d + o_s, d + o_x, d + o_w, d + o_dy, H,
+                          d + o_dw, d + o_c, d + o_s, d + o_x, NULL, 0, d + o_w, d + o_dy, H,
                           d + dhn, d + dcn, NULL, NULL, 1);
 
     float *ref = malloc(total * sizeof *ref);
@@ -100,53 +100,75 @@ static void test_single_step(void)
         for (size_t i = 0; i < nw; i++)
             w[i] = 0.1 * (double)(i % 7) - 0.3;
         rnn__rec_forward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, y, 3, hn, NULL, cache,
-                             scratch, x, NULL, NULL, w, NULL, 1);
+                             scratch, x, NULL, 0, NULL, NULL, w, NULL, 1);
         for (int j = 0; j < 3; j++)
             CHECK(y[j] == hn[j]);
         rnn__rec_backward_f64((rnn_cell)cell, 1, 1, 2, 3, 0, NULL, dx, 0, dh0, NULL, dw,
-                              cache, scratch, x, w, dy, 3, NULL, NULL, NULL, NULL, 1);
+                              cache, scratch, x, NULL, 0, w, dy, 3, NULL, NULL, NULL, NULL, 1);
         CHECK(isfinite(dx[0]) && isfinite(dx[1]));
     }
 }
 
 /* One float forward + backward at nthreads; all outputs in `out`, laid
- * out y | hn | cn | dx | dh0 | dc0 | dw. */
+ * out y | hn | cn | dx | dh0 | dc0 | dw. With V > 0 the input is rows of a
+ * table [V][I] picked by ids, and dx is the table's gradient [V][I]: given
+ * to the layer as ids (lookup) or gathered by the test (the gradient then
+ * scattered back in row order). */
 static float *run_threads(rnn_cell cell, int reverse, const int32_t *lens, int T, int B, int I, int H,
-                          int nthreads, size_t *count)
+                          int nthreads, int V, int lookup, size_t *count)
 {
     rnn__rng r;
     rnn__rng_seed(&r, 99 + cell);
     size_t nw = rnn__rec_param_count(cell, I, H);
     size_t nc = rnn__rec_cache_count(cell, T, B, H), ns = rnn__rec_scratch_count(cell, B, H);
     size_t nx = (size_t)T * B * I, ny = (size_t)T * B * H, nh = (size_t)B * H;
+    size_t ndx = V > 0 ? (size_t)V * I : nx;
+    if (lookup)
+        ns += rnn__rec_lookup_count(cell, V, H);
     float *w = malloc(nw * sizeof *w), *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
     float *h0 = malloc(4 * nh * sizeof *h0), *cache = malloc(nc * sizeof *cache);
     float *scratch = malloc(ns * sizeof *scratch);
     float *pack = rnn__alloc_floats(rnn__rec_pack_count(cell, H));
+    float *table = V > 0 ? malloc(ndx * sizeof *table) : NULL, *dxr = malloc(nx * sizeof *dxr);
+    int32_t *ids = V > 0 ? malloc((size_t)T * B * sizeof *ids) : NULL;
     for (size_t i = 0; i < nw; i++)
         w[i] = (float)((rnn__rng_double(&r) * 2 - 1) / sqrt((double)H));
     for (size_t i = 0; i < nx; i++)
         x[i] = (float)rnn__rng_normal(&r);
+    if (V > 0) {
+        for (size_t i = 0; i < ndx; i++)
+            table[i] = (float)rnn__rng_normal(&r);
+        for (size_t i = 0; i < (size_t)T * B; i++) {
+            ids[i] = (int32_t)(rnn__rng_double(&r) * V) % V;
+            memcpy(x + i * I, table + (size_t)ids[i] * I, sizeof(float) * (size_t)I);
+        }
+    }
     for (size_t i = 0; i < ny; i++)
         dy[i] = (float)rnn__rng_normal(&r);
     for (size_t i = 0; i < 4 * nh; i++)
         h0[i] = (float)rnn__rng_normal(&r) * 0.5f;
-    *count = ny + nh * 4 + nx + nw;
+    *count = ny + nh * 4 + ndx + nw;
     float *out = calloc(*count, sizeof *out);
-    float *y = out, *hn = y + ny, *cn = hn + nh, *dx = cn + nh, *dh0 = dx + nx, *dc0 = dh0 + nh,
+    float *y = out, *hn = y + ny, *cn = hn + nh, *dx = cn + nh, *dh0 = dx + ndx, *dc0 = dh0 + nh,
           *dw = dc0 + nh;
     const int lstm = cell == RNN_CELL_LSTM;
-    rnn__rec_forward(cell, T, B, I, H, reverse, lens, y, H, hn, lstm ? cn : NULL, cache, scratch, x,
-                     h0, lstm ? h0 + nh : NULL, w, pack, nthreads);
-    rnn__rec_backward(cell, T, B, I, H, reverse, lens, dx, 0, dh0, lstm ? dc0 : NULL, dw, cache,
-                      scratch, x, w, dy, H, h0 + 2 * nh, lstm ? h0 + 3 * nh : NULL, pack, NULL,
-                      nthreads);
+    rnn__rec_forward(cell, T, B, I, H, reverse, lens, y, H, hn, lstm ? cn : NULL, cache, scratch,
+                     lookup ? table : x, lookup ? ids : NULL, V, h0, lstm ? h0 + nh : NULL, w, pack,
+                     nthreads);
+    rnn__rec_backward(cell, T, B, I, H, reverse, lens, lookup || V <= 0 ? dx : dxr, 0, dh0,
+                      lstm ? dc0 : NULL, dw, cache, scratch, lookup ? table : x, lookup ? ids : NULL,
+                      V, w, dy, H, h0 + 2 * nh, lstm ? h0 + 3 * nh : NULL, pack, NULL, nthreads);
+    if (V > 0 && !lookup)
+        rnn__embedding_backward(dx, ids, (size_t)T * B, dxr, I);
     free(w);
     free(x);
     free(dy);
     free(h0);
     free(cache);
     free(scratch);
+    free(table);
+    free(dxr);
+    free(ids);
     rnn__free_floats(pack);
     return out;
 }
@@ -154,11 +176,12 @@ static float *run_threads(rnn_cell cell, int reverse, const int32_t *lens, int T
 /* Results do not depend on the thread count, bit for bit (our GEMM): dW_hh and dW_ih
  * taken by separate threads (I close to H) or both split over all threads
  * (I far from H; odd thread counts), the batch split evenly or not, with and
- * without lengths, both directions. Sizes are above the threading threshold
+ * without lengths, both directions, token input by lookup. Sizes are above the threading threshold
  * (2e6 multiply-adds), the RNN of the last shape excepted. */
 static void test_threads_bitwise(void)
 {
-    static const struct { int T, B, I, H; } shapes[] = {{16, 32, 48, 64}, {16, 32, 16, 64}, {40, 6, 64, 64}};
+    static const struct { int T, B, I, H, V; } shapes[] = {
+        {16, 32, 48, 64, 0}, {16, 32, 16, 64, 0}, {40, 6, 64, 64, 0}, {16, 32, 48, 64, 37}};
     /* OpenBLAS (make GEMM=blas) promises no bitwise equality across
      * thread counts (docs/reliability.md): held to 1e-4, as float vs double above */
     const int blas = strcmp(rnn__gemm_backend(), "openblas") == 0;
@@ -169,10 +192,12 @@ static void test_threads_bitwise(void)
         for (int cell = 0; cell < 4; cell++)
             for (int var = 0; var < 2; var++) {
                 const int T = shapes[k].T, B = shapes[k].B, I = shapes[k].I, H = shapes[k].H;
+                const int V = shapes[k].V; /* > 0: token input by lookup */
                 size_t n1, nk;
-                float *one = run_threads((rnn_cell)cell, var, var ? lens : NULL, T, B, I, H, 1, &n1);
+                float *one = run_threads((rnn_cell)cell, var, var ? lens : NULL, T, B, I, H, 1, V, V > 0, &n1);
                 for (int nt = 2; nt <= 4; nt++) {
-                    float *many = run_threads((rnn_cell)cell, var, var ? lens : NULL, T, B, I, H, nt, &nk);
+                    float *many = run_threads((rnn_cell)cell, var, var ? lens : NULL, T, B, I, H, nt, V, V > 0,
+                                               &nk);
                     if (blas) {
                         char what[96];
                         snprintf(what, sizeof what, "openblas %s T=%d B=%d lengths=%d: %d threads",
@@ -187,10 +212,55 @@ static void test_threads_bitwise(void)
             }
 }
 
+/* Token input by lookup (projections per table row, gradients summed per
+ * row) against the same rows gathered: the forward bitwise equal, the state
+ * gradients and dW_hh, biases bitwise equal (nothing of the input path
+ * reaches them), dW_ih and the table's gradient equal to rounding (the same
+ * sums regrouped, held to 1e-4). Every cell, both directions, with and without lengths, 1
+ * and 2 threads, a table larger and smaller than T*B. */
+static void test_lookup_matches_gather(void)
+{
+    static const struct { int T, B, I, H, V; } shapes[] = {{16, 32, 48, 64, 37}, {5, 3, 7, 9, 40}};
+    const int blas = strcmp(rnn__gemm_backend(), "openblas") == 0;
+    int32_t lens[32];
+    for (int b = 0; b < 32; b++)
+        lens[b] = 1 + (b * 7) % 5;
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int cell = 0; cell < 4; cell++)
+            for (int var = 0; var < 2; var++)
+                for (int nt = 1; nt <= 2; nt++) {
+                    const int T = shapes[k].T, B = shapes[k].B, I = shapes[k].I, H = shapes[k].H;
+                    const int V = shapes[k].V, G = rnn_cell_gates((rnn_cell)cell);
+                    size_t n1, n2;
+                    const int32_t *l = var ? lens : NULL;
+                    float *lk = run_threads((rnn_cell)cell, var, l, T, B, I, H, nt, V, 1, &n1);
+                    float *ga = run_threads((rnn_cell)cell, var, l, T, B, I, H, nt, V, 0, &n2);
+                    const size_t ny = (size_t)T * B * H, nh = (size_t)B * H, ndx = (size_t)V * I;
+                    const size_t nwih = (size_t)G * H * I, o_dx = ny + 2 * nh;
+                    const size_t o_dw = o_dx + ndx + 2 * nh;
+                    char what[128];
+                    snprintf(what, sizeof what, "lookup %s T=%d B=%d V=%d lengths=%d %d threads",
+                             rnn_cell_name((rnn_cell)cell), T, B, V, var, nt);
+                    CHECK(n1 == n2);
+                    if (blas) /* no bitwise promise from OpenBLAS (see above) */
+                        t_allclose(what, lk, ga, n1, 1e-4, 1e-4);
+                    else if (memcmp(lk, ga, o_dx * sizeof *lk) != 0 ||
+                        memcmp(lk + o_dx + ndx, ga + o_dx + ndx, 2 * nh * sizeof *lk) != 0 ||
+                        memcmp(lk + o_dw + nwih, ga + o_dw + nwih, (n1 - o_dw - nwih) * sizeof *lk) != 0)
+                        t_fail_at(__FILE__, __LINE__, "%s: not bitwise equal", what);
+                    /* sums of up to T*B = 512 products of unit size */
+                    t_allclose(what, lk + o_dx, ga + o_dx, ndx, 1e-4, 1e-4);
+                    t_allclose(what, lk + o_dw, ga + o_dw, nwih, 1e-4, 1e-4);
+                    free(lk);
+                    free(ga);
+                }
+}
+
 void suite_layers(void);
 void suite_layers(void)
 {
     RUN(test_float_matches_double);
     RUN(test_single_step);
     RUN(test_threads_bitwise);
+    RUN(test_lookup_matches_gather);
 }

@@ -159,8 +159,14 @@ static int bench_train(const char *cellname, int L, int H, int T, int B, int V, 
     }
     if (!rc) {
         double med = median(times, steps);
-        double macs = stack_macs(cell, E, H, L) + (double)H * V;
-        double gflops = 3.0 * 2.0 * macs * T * B / med / 1e9; /* backward ~ 2x forward */
+        /* the multiply-adds done: per token, the stack and the head; the
+         * first layer's input side (projections, dW_ih, embedding gradient)
+         * once per vocabulary row instead of per token when the model takes
+         * that path (V <= T*B/2, rnn__stack_lookup_pays) */
+        double rows = (double)T * B, macs = (stack_macs(cell, E, H, L) + (double)H * V) * rows;
+        if (2.0 * V <= rows)
+            macs -= (double)rnn_cell_gates(cell) * H * E * (rows - V);
+        double gflops = 3.0 * 2.0 * macs / med / 1e9; /* backward ~ 2x forward */
         printf("{\"case\": \"train\", \"cell\": \"%s\", \"layers\": %d, \"hidden\": %d, \"seq_len\": %d, "
                "\"batch\": %d, \"vocab\": %d, \"embed\": %d, \"threads\": %d, \"steps\": %d, "
                "\"step_ms\": %.3f, \"tokens_per_s\": %.1f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f, "

@@ -44,6 +44,10 @@ size_t rnn__rec_param_count(rnn_cell cell, int I, int H);
 size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H);
 /* Elements of per-call scratch (forward and backward). */
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
+/* Elements of scratch, beyond rnn__rec_scratch_count, that a call with its
+ * input given by token ids (ids != NULL below) needs: a [V][G*H] table.
+ * 0 on overflow. */
+size_t rnn__rec_lookup_count(rnn_cell cell, int V, int H);
 /* Floats of the buffer `pack` (float build only; the double build takes
  * NULL): the recurrent weights packed for the per-step products, reused by
  * every layer in turn. */
@@ -52,12 +56,17 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
 #define RNN__REC_DECLARE(REAL, SFX)                                           \
     /* y: [T][B][ldy], writes columns 0..H-1 of each row (zero where        \
      * inactive); hn, cn: [B][H] or NULL; h0, c0: [B][H] or NULL = zeros.    \
-     * cn/c0 are used by LSTM only. */                                       \
+     * cn/c0 are used by LSTM only. x: [T][B][I]; or, when ids is not NULL, \
+     * an embedding table [V][I] and row r of the input is x[ids[r]] (ids   \
+     * in 0..V-1, [T*B]): the input projections are then computed once per  \
+     * table row and gathered, bitwise the same as for the gathered input;   \
+     * scratch must then hold rnn__rec_lookup_count more elements. */        \
     void rnn__rec_forward##SFX(                                              \
         rnn_cell cell, int T, int B, int I, int H, int reverse,              \
         const int32_t *lengths, REAL *y, int ldy, REAL *hn, REAL *cn,        \
-        REAL *cache, REAL *scratch, const REAL *x, const REAL *h0,           \
-        const REAL *c0, const REAL *w, REAL *pack, int nthreads);           \
+        REAL *cache, REAL *scratch, const REAL *x, const int32_t *ids,       \
+        int V, const REAL *h0, const REAL *c0, const REAL *w, REAL *pack,    \
+        int nthreads);                                                       \
     /* Consumes the cache of the matching forward (the gate buffer becomes   \
      * the gate gradients). dy: [T][B][ldy] columns 0..H-1, or NULL = zeros; \
      * dhn, dcn: [B][H] or NULL. dx: [T][B][I], overwritten when             \
@@ -65,13 +74,18 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
      * or NULL. dw: gradients, ACCUMULATED. pack: see rnn__rec_pack_count.   \
      * gradflow: NULL or [T]: per step, the norm over the batch of the whole \
      * gradient reaching the state h_t (dy_t plus what later steps send).   \
-     * nthreads: at most this many threads (results do not depend on it). */ \
+     * nthreads: at most this many threads (results do not depend on it).   \
+     * ids, V: as given to the forward; dx is then the table's gradient      \
+     * [V][I], always accumulated, and the input-side gradients are summed  \
+     * per table row first (dW_ih and dx from a V-row sum instead of T*B    \
+     * rows: the same sums regrouped, equal to rounding). */                 \
     void rnn__rec_backward##SFX(                                             \
         rnn_cell cell, int T, int B, int I, int H, int reverse,              \
         const int32_t *lengths, REAL *dx, int accumulate_dx, REAL *dh0,      \
         REAL *dc0, REAL *dw, REAL *cache, REAL *scratch, const REAL *x,      \
-        const REAL *w, const REAL *dy, int ldy, const REAL *dhn,             \
-        const REAL *dcn, REAL *pack, double *gradflow, int nthreads);
+        const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,   \
+        const REAL *dhn, const REAL *dcn, REAL *pack, double *gradflow,      \
+        int nthreads);
 
 RNN__REC_DECLARE(float, )
 RNN__REC_DECLARE(double, _f64)

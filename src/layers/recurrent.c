@@ -54,6 +54,14 @@ size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H)
     return n;
 }
 
+size_t rnn__rec_lookup_count(rnn_cell cell, int V, int H)
+{
+    size_t n;
+    if (V <= 0 || H <= 0 || !rnn__mul(&n, (size_t)V, (size_t)rnn_cell_gates(cell) * (size_t)H))
+        return 0;
+    return n;
+}
+
 size_t rnn__rec_pack_count(rnn_cell cell, int H)
 {
     int GH = rnn_cell_gates(cell) * H;

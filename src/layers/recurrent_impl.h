@@ -50,8 +50,9 @@
 void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
                            int reverse, const int32_t *lengths, REAL *y,
                            int ldy, REAL *hn, REAL *cn, REAL *cache,
-                           REAL *scratch, const REAL *x, const REAL *h0,
-                           const REAL *c0, const REAL *w, REAL *pack, int nthreads)
+                           REAL *scratch, const REAL *x, const int32_t *ids, int V,
+                           const REAL *h0, const REAL *c0, const REAL *w, REAL *pack,
+                           int nthreads)
 {
     KERNELS_DECL
     const int G = rnn_cell_gates(cell), GH = G * H;
@@ -65,6 +66,8 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
     REAL *hbuf = gates + TB * GH;
     REAL *cbuf = hbuf + (TB + B) * H;
     REAL *hnp = cbuf; /* GRU has no cell state; the slot holds W_hn h + b_hn */
+    /* token input: the projections of the V table rows, biases included */
+    REAL *lut = ids ? scratch + rnn__rec_scratch_count(cell, B, H) : NULL;
     const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
     (void)nt;
     (void)pack;
@@ -80,7 +83,25 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
 
         /* all input projections at once (this thread's gate columns);
          * biases folded in, GRU's b_hn excepted: the reset gate multiplies it */
-        if (c_hi > c_lo) {
+        if (ids) {
+            /* one per table row, with the biases (the same additions as the
+             * per-step fold below), then this thread's rows gathered: the
+             * product of a row depends only on the row, so the gathered
+             * projections are bitwise those of the gathered input */
+            if (c_hi > c_lo) {
+                GEMM(0, 1, V, c_hi - c_lo, I, 1, x, I, w_ih + (size_t)c_lo * I, I, 0, lut + c_lo,
+                     GH);
+                int nb = (gru ? 2 * H : GH) - c_lo;
+                nb = nb < 0 ? 0 : nb > c_hi - c_lo ? c_hi - c_lo : nb;
+                KCALL(bias_rows)(V, GH, c_hi - c_lo, nb, lut + c_lo, b_ih + c_lo, b_hh + c_lo);
+            }
+#pragma omp barrier
+            for (int t = 0; t < T; t++)
+                for (int b = b_lo; b < b_hi; b++) {
+                    const size_t r = (size_t)t * B + b;
+                    memcpy(gates + r * GH, lut + (size_t)ids[r] * GH, sizeof(REAL) * GH);
+                }
+        } else if (c_hi > c_lo) {
             GEMM(0, 1, (int)TB, c_hi - c_lo, I, 1, x, I, w_ih + (size_t)c_lo * I, I, 0,
                  gates + c_lo, GH);
         }
@@ -111,7 +132,8 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
              * this step's rows are about to be used, so this pass over them
              * costs no extra trip to memory; GRU's b_hn excepted (the reset
              * gate multiplies it) */
-            KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g + (size_t)b_lo * GH, b_ih, b_hh);
+            if (!ids)
+                KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g + (size_t)b_lo * GH, b_ih, b_hh);
             if (gru)
                 RECUR_GEMM(Bs, GH, H, hp + (size_t)b_lo * H, H, w_hh, H, 1, pack, 0,
                            scratch + (size_t)b_lo * GH, GH);
@@ -158,7 +180,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                             int reverse, const int32_t *lengths, REAL *dx,
                             int accumulate_dx, REAL *dh0, REAL *dc0, REAL *dw,
                             REAL *cache, REAL *scratch, const REAL *x,
-                            const REAL *w, const REAL *dy, int ldy,
+                            const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,
                             const REAL *dhn, const REAL *dcn, REAL *pack, double *gradflow,
                             int nthreads)
 {
@@ -258,7 +280,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
          * or x, 2 MB each at T*B = 2048): with both products split over all
          * threads, every thread packed both. Any split gives the same bits
          * (the GEMM sums each element alike whatever rows a call covers). */
-        const int grouped = nth % 2 == 0 && 4 * I >= 3 * H && 4 * H >= 3 * I;
+        const int grouped = !ids && nth % 2 == 0 && 4 * I >= 3 * H && 4 * H >= 3 * I;
         const int gsz = grouped ? nth / 2 : nth, gid = tid % gsz;
         const int do_hh = !grouped || tid < gsz, do_ih = !grouped || tid >= gsz;
         int m_lo, m_hi;
@@ -279,7 +301,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                     KCALL(colsum_rows)(TB, m_hi - n_lo, H, hnp + (n_lo - split), db_ih + n_lo, NULL);
                 }
             }
-            if (do_ih) {
+            if (do_ih && !ids) {
                 if (a_hi > m_lo)
                     GEMM(1, 0, a_hi - m_lo, I, (int)TB, 1, dG + m_lo, GH, x, I, 1,
                          dw_ih + (size_t)m_lo * I, I);
@@ -288,9 +310,37 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                          dw_ih + (size_t)n_lo * I, I);
             }
         }
+        if (ids) {
+            /* token input: S[v] = the input-side gradient rows of the steps
+             * that read table row v, summed in row order (this thread's
+             * columns); then dW_ih += S^T table, dtable += S W_ih */
+            REAL *S = scratch + rnn__rec_scratch_count(cell, B, H);
+            const int split = gru ? 2 * H : GH;
+            int s_lo, s_hi;
+            rnn__split(GH, nth, tid, 16, &s_lo, &s_hi);
+            const int a_hi = s_hi < split ? s_hi : split, n_lo = s_lo > split ? s_lo : split;
+            for (int v = 0; v < V && s_hi > s_lo; v++)
+                memset(S + (size_t)v * GH + s_lo, 0, sizeof(REAL) * (size_t)(s_hi - s_lo));
+            for (size_t r = 0; r < TB && s_hi > s_lo; r++) {
+                REAL *sv = S + (size_t)ids[r] * GH;
+                if (a_hi > s_lo)
+                    KCALL(add_row)(a_hi - s_lo, sv + s_lo, dG + r * GH + s_lo);
+                if (s_hi > n_lo)
+                    KCALL(add_row)(s_hi - n_lo, sv + n_lo, hnp + r * H + (n_lo - split));
+            }
+            if (s_hi > s_lo)
+                GEMM(1, 0, s_hi - s_lo, I, V, 1, S + s_lo, GH, x, I, 1, dw_ih + (size_t)s_lo * I,
+                     I);
+#pragma omp barrier
+            int v_lo, v_hi;
+            rnn__split(V, nth, tid, 1, &v_lo, &v_hi);
+            if (dx && v_hi > v_lo)
+                GEMM(0, 0, v_hi - v_lo, I, GH, 1, S + (size_t)v_lo * GH, GH, w_ih, I, 1,
+                     dx + (size_t)v_lo * I, I);
+        }
         int t_lo, t_hi;
         rnn__split((int)TB, nth, tid, 1, &t_lo, &t_hi);
-        if (dx && t_hi > t_lo) {
+        if (dx && !ids && t_hi > t_lo) {
             const int rows = t_hi - t_lo;
             REAL *dxr = dx + (size_t)t_lo * I;
             if (gru) {

@@ -119,6 +119,10 @@ rnn_status rnn_model_new(rnn_model **out, const rnn_model_config *config, uint64
         rnn__free(m);
         return st;
     }
+    /* tokens straight into the stack: its first layer projects each
+     * embedding row once (rnn__stack_lookup_pays decides per call) */
+    if (c->vocab_size > 0 && c->conv_filters <= 0 && c->cond_classes <= 0)
+        rnn__stack_set_lookup(&m->stack, c->vocab_size);
     m->D = m->stack.D;
     m->H = m->stack.H;
     m->DH = m->D * m->H;
@@ -339,12 +343,18 @@ rnn_status rnn_model_forward_batch(rnn_model *m, float *out, float *hn, float *c
                                         "token %d at t=%zu, b=%zu is outside 0..%d", bt->tokens[i],
                                         i / (size_t)B, i % (size_t)B, c->vocab_size - 1));
         memcpy(m->tokens, bt->tokens, tb * sizeof *bt->tokens);
-        rnn__embedding_forward(m->x0, bt->tokens, tb, m->params + m->off_embed, c->embed_size);
-        x0 = m->x0;
+        m->lookup = rnn__stack_lookup_pays(&m->stack, T, B);
+        if (m->lookup) {
+            x0 = m->params + m->off_embed; /* the stack reads the table by m->tokens */
+        } else {
+            rnn__embedding_forward(m->x0, bt->tokens, tb, m->params + m->off_embed, c->embed_size);
+            x0 = m->x0;
+        }
     } else {
         if (!bt->x)
             return ret(m, rnn__fail(&m->err, RNN_EINVAL, "feature model needs x"));
         x0 = bt->x;
+        m->lookup = 0;
     }
     /* 2. causal convolution */
     const float *x1 = x0;
@@ -373,8 +383,8 @@ rnn_status rnn_model_forward_batch(rnn_model *m, float *out, float *hn, float *c
     }
     /* 4. the stack (its final states are needed by the LAST readout) */
     float *hn_use = hn ? hn : (c->readout == RNN_READOUT_LAST ? m->hn : NULL);
-    st = rnn__stack_forward(&m->stack, m->y, hn_use, cn, xs, bt->h0, bt->c0, lens, T, B, training,
-                            &m->err);
+    st = rnn__stack_forward(&m->stack, m->y, hn_use, cn, xs, m->lookup ? m->tokens : NULL, bt->h0,
+                            bt->c0, lens, T, B, training, &m->err);
     if (st)
         return ret(m, st);
     /* 5. readout and head */
@@ -488,6 +498,8 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout, const 
     /* the stack; then back through the condition, the convolution, the input */
     const int tokens = c->vocab_size > 0, conv = c->conv_filters > 0, cond = c->cond_classes > 0;
     float *dxs = cond ? m->dxs : conv ? m->dx1 : tokens ? m->dx0 : dx;
+    if (m->lookup) /* the stack adds the embedding's gradient itself */
+        dxs = m->grads + m->off_embed;
     rnn_status st = rnn__stack_backward(&m->stack, dxs, NULL, NULL, m->dy, dhn_use, dcn, &m->err);
     if (st)
         return ret(m, st);
@@ -511,7 +523,7 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout, const 
                              m->cols, m->dcols, m->params + m->off_conv_w, T, B, m->in0,
                              c->conv_filters, c->conv_kernel, c->conv_dilation);
     }
-    if (tokens)
+    if (tokens && !m->lookup)
         rnn__embedding_backward(m->grads + m->off_embed, m->tokens, (size_t)tb, m->dx0,
                                 c->embed_size);
     return ret(m, RNN_OK);

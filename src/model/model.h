@@ -43,6 +43,7 @@ struct rnn_model {
     float *state_scratch; /* [D*L][B][H] */
 
     int T, B, have_cache, has_lengths, has_cond;
+    int lookup; /* the last forward gave the stack token ids (no x0) */
     const float *x; /* the last forward's features (feature models) */
     rnn_error err;
 };

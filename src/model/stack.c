@@ -128,6 +128,16 @@ long rnn__stack_find(const rnn__stack *st, const char *name)
 
 /* ---- workspace -------------------------------------------------------- */
 
+void rnn__stack_set_lookup(rnn__stack *st, int V)
+{
+    st->lookup_V = V > 0 ? V : 0;
+}
+
+int rnn__stack_lookup_pays(const rnn__stack *st, int T, int B)
+{
+    return st->lookup_V > 0 && 2 * (size_t)st->lookup_V <= (size_t)T * (size_t)B;
+}
+
 rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
 {
     if (T < 1 || B < 1)
@@ -150,6 +160,11 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
     size_t seq; /* one [T][B][D*H] buffer */
     if (!cache || !scratch || !rnn__mul4(&seq, tb, (size_t)D, (size_t)H, 1))
         return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    if (rnn__stack_lookup_pays(st, T, B)) {
+        size_t lut = rnn__rec_lookup_count(cell, st->lookup_V, H);
+        if (!lut || !rnn__add(&scratch, scratch, lut))
+            return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    }
     int with_mask = st->cfg.dropout > 0 && L > 1;
     size_t nseq = (size_t)(L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     size_t pack = rnn__rec_pack_count(cell, H);
@@ -229,12 +244,15 @@ static float *state_out(float *s, int l, int d, const rnn__stack *st, int B)
 }
 
 rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
-                              const float *x, const float *h0, const float *c0,
-                              const int32_t *lengths, int T, int B,
+                              const float *x, const int32_t *ids, const float *h0,
+                              const float *c0, const int32_t *lengths, int T, int B,
                               int training, rnn_error *err)
 {
     if (!x)
         return rnn__fail(err, RNN_EINVAL, "input is NULL");
+    if (ids && !rnn__stack_lookup_pays(st, T, B))
+        return rnn__fail(err, RNN_EINVAL, "token input of %d rows for T*B = %d*%d", st->lookup_V,
+                         T, B);
     rnn_status s = rnn__stack_reserve(st, T, B, err);
     if (s)
         return s;
@@ -261,8 +279,8 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
                              out ? out + (size_t)d * H : NULL, DH,
                              state_out(hn, l, d, st, B),
                              lstm ? state_out(cn, l, d, st, B) : NULL,
-                             st->cache[l * D + d], st->scratch, in,
-                             state_at(h0, l, d, st, B),
+                             st->cache[l * D + d], st->scratch, in, l ? NULL : ids,
+                             st->lookup_V, state_at(h0, l, d, st, B),
                              lstm ? state_at(c0, l, d, st, B) : NULL,
                              st->params + st->dir_off[l * D + d], st->pack, st->threads);
         }
@@ -281,6 +299,7 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
     st->B = B;
     st->has_lengths = lengths != NULL;
     st->x = x;
+    st->ids = ids;
     st->used_dropout = dropout;
     st->have_cache = training != 0;
     return RNN_OK;
@@ -306,11 +325,12 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
         const float *in = l == 0 ? st->x : st->out[l - 1];
         int I = l == 0 ? st->I : DH;
         for (int d = 0; d < D; d++) {
-            rnn__rec_backward(st->cfg.cell, T, B, I, H, d, lens, down, d > 0,
+            const int32_t *ids = l ? NULL : st->ids;
+            rnn__rec_backward(st->cfg.cell, T, B, I, H, d, lens, down, d > 0 || ids,
                               state_out(dh0, l, d, st, B),
                               lstm ? state_out(dc0, l, d, st, B) : NULL,
                               st->grads + st->dir_off[l * D + d],
-                              st->cache[l * D + d], st->scratch, in,
+                              st->cache[l * D + d], st->scratch, in, ids, st->lookup_V,
                               st->params + st->dir_off[l * D + d],
                               up ? up + (size_t)d * H : NULL, DH,
                               state_at(dhn, l, d, st, B),

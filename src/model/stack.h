@@ -42,6 +42,10 @@ typedef struct rnn__stack {
     /* the last forward */
     int T, B, has_lengths, have_cache, used_dropout;
     const float *x;
+    const int32_t *ids; /* token input: x is the embedding table (see lookup_V) */
+
+    int lookup_V; /* > 0: the first layer's input may be given as token ids
+                     into a table of lookup_V rows (rnn__stack_set_lookup) */
 
     rnn__rng rng; /* dropout masks */
     int threads;  /* at most this many threads per call (default 1) */
@@ -57,14 +61,25 @@ rnn_status rnn__stack_init(rnn__stack *st, const rnn_stack_config *cfg,
 void rnn__stack_release(rnn__stack *st);
 void rnn__stack_bind(rnn__stack *st, float *params, float *grads);
 rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err);
-/* See rnn_stack_forward / rnn_stack_backward in rnn.h. */
+/* See rnn_stack_forward / rnn_stack_backward in rnn.h. With ids (only when
+ * rnn__stack_lookup_pays), x is an embedding table [lookup_V][I] and the
+ * input of row r (t*B + b) is x[ids[r]]: the first layer projects each
+ * table row once instead of every step (its input-side products shrink from
+ * T*B rows to V); ids must stay valid until the backward, which then
+ * ACCUMULATES the table's gradient into dx ([V][I]). */
 rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
-                              const float *x, const float *h0, const float *c0,
-                              const int32_t *lengths, int T, int B,
+                              const float *x, const int32_t *ids, const float *h0,
+                              const float *c0, const int32_t *lengths, int T, int B,
                               int training, rnn_error *err);
 rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
                                float *dc0, const float *dy, const float *dhn,
                                const float *dcn, rnn_error *err);
+/* Token input into a table of V rows (0: none); call before reserving. */
+void rnn__stack_set_lookup(rnn__stack *st, int V);
+/* 1 if a T x B call with token input takes the lookup path: a table of at
+ * most half as many rows as the call has steps x batch (else the caller
+ * gathers the input itself). */
+int rnn__stack_lookup_pays(const rnn__stack *st, int T, int B);
 /* Initialises the bound parameters (opts NULL = PyTorch default). */
 rnn_status rnn__stack_init_params(rnn__stack *st, const rnn_init_options *opts,
                                   rnn__rng *rng, rnn_error *err);
