@@ -18,29 +18,6 @@
 
 static char dir[256], ckpt[320], pairs[320], dates[320], out[320];
 
-static int run(int (*cmd)(int, char **), int argc, const char *const *args)
-{
-    char buf[24][400];
-    char *argv[25];
-    FUZZ_CHECK(argc <= 24);
-    for (int i = 0; i < argc; i++) {
-        snprintf(buf[i], sizeof buf[i], "%s", args[i]);
-        argv[i] = buf[i];
-    }
-    argv[argc] = NULL;
-    return cmd(argc, argv);
-}
-
-#define RUN_VERB(ok2, cmd, ...)                                                   \
-    do {                                                                          \
-        const char *const a_[] = {__VA_ARGS__};                                   \
-        int rc_ = run(cmd, (int)(sizeof a_ / sizeof a_[0]), a_);                  \
-        if (rc_ != 0 && !((ok2) && rc_ == 2)) {                                   \
-            fprintf(stderr, "%s %s: exit status %d\n", #cmd, a_[0], rc_);         \
-            FUZZ_CHECK(rc_ == 0 || ((ok2) && rc_ == 2));                          \
-        }                                                                         \
-    } while (0)
-
 static void rm_out(void)
 {
     const char *const files[] = {"best.safetensors", "last.safetensors", "log.csv",
@@ -75,9 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/rnn-fuzz-pairs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    FUZZ_CHECK(mkdtemp(dir) != NULL);
+    fuzz_tempdir(dir, sizeof dir, "pairs");
     atexit(cleanup);
     snprintf(pairs, sizeof pairs, "%s/pairs.tsv", dir);
     snprintf(dates, sizeof dates, "%s/dates.tsv", dir);
@@ -85,9 +60,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char m[300];
     snprintf(m, sizeof m, "%s/m", dir);
     snprintf(ckpt, sizeof ckpt, "%s/m/last.safetensors", dir);
-    RUN_VERB(0, cmd_task, "dates", "--count", "40", "--seed", "1", "--output", dates);
-    RUN_VERB(0, cmd_seq2seq, "train", dates, "--hidden", "4", "--embed", "4", "--layers", "1",
-             "--max-steps", "1", "--out", m, "--quiet");
+    FUZZ_RUN_VERB(0, cmd_task, "dates", "--count", "40", "--seed", "1", "--output", dates);
+    FUZZ_RUN_VERB(0, cmd_seq2seq, "train", dates, "--hidden", "4", "--embed", "4", "--layers", "1",
+                  "--max-steps", "1", "--out", m, "--quiet");
     return 0;
 }
 
@@ -100,12 +75,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(f != NULL);
     FUZZ_CHECK(fwrite(data + 1, 1, size - 1, f) == size - 1);
     FUZZ_CHECK(fclose(f) == 0);
-    RUN_VERB(1, cmd_seq2seq, "eval", ckpt, pairs);
+    FUZZ_RUN_VERB(1, cmd_seq2seq, "eval", ckpt, pairs);
     rm_out();
     const char *tokens = words ? "word" : "char", *max_len = short_len ? "6" : "256";
-    RUN_VERB(1, cmd_seq2seq, "train", pairs, "--tokens", tokens, "--max-len", max_len, "--hidden",
-             "4", "--embed", "4", "--layers", "1", "--batch", "4", "--max-steps", "1",
-             "--eval-every", "1", "--out", out, "--quiet");
+    FUZZ_RUN_VERB(1, cmd_seq2seq, "train", pairs, "--tokens", tokens, "--max-len", max_len,
+                  "--hidden", "4", "--embed", "4", "--layers", "1", "--batch", "4", "--max-steps",
+                  "1", "--eval-every", "1", "--out", out, "--quiet");
     fflush(stdout);
     return 0;
 }

@@ -38,9 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/rnn-fuzz-verbs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    FUZZ_CHECK(mkdtemp(dir) != NULL);
+    fuzz_tempdir(dir, sizeof dir, "verbs");
     atexit(cleanup);
     snprintf(ckpt, sizeof ckpt, "%s/ckpt.safetensors", dir);
     snprintf(text, sizeof text, "%s/text.txt", dir);
@@ -74,43 +72,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Runs one verb with the given arguments (copied: the parser may reorder). */
-static int run(int (*cmd)(int, char **), int argc, const char *const *args)
-{
-    char buf[8][400];
-    char *argv[9];
-    for (int i = 0; i < argc; i++) {
-        snprintf(buf[i], sizeof buf[i], "%s", args[i]);
-        argv[i] = buf[i];
-    }
-    argv[argc] = NULL;
-    return cmd(argc, argv);
-}
-
-#define RUN_VERB(cmd, ...)                                                        \
-    do {                                                                          \
-        const char *const a_[] = {__VA_ARGS__};                                   \
-        int rc_ = run(cmd, (int)(sizeof a_ / sizeof a_[0]), a_);                  \
-        if (rc_ != 0 && rc_ != 2) {                                               \
-            fprintf(stderr, "%s %s: exit status %d\n", #cmd, a_[0], rc_);         \
-            FUZZ_CHECK(rc_ == 0 || rc_ == 2);                                     \
-        }                                                                         \
-    } while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     FILE *f = fopen(ckpt, "wb");
     FUZZ_CHECK(f != NULL);
     FUZZ_CHECK(fwrite(data, 1, size, f) == size);
     FUZZ_CHECK(fclose(f) == 0);
-    RUN_VERB(cmd_sample, ckpt, "--length", "8", "--seed", "1", "--prime", "l");
-    RUN_VERB(cmd_eval, ckpt, text);
-    RUN_VERB(cmd_forecast, "predict", ckpt, csv);
-    RUN_VERB(cmd_classify, "predict", ckpt, tsv);
-    RUN_VERB(cmd_seq2seq, "translate", ckpt, src);
+    FUZZ_RUN_VERB(1, cmd_sample, ckpt, "--length", "8", "--seed", "1", "--prime", "l");
+    FUZZ_RUN_VERB(1, cmd_eval, ckpt, text);
+    FUZZ_RUN_VERB(1, cmd_forecast, "predict", ckpt, csv);
+    FUZZ_RUN_VERB(1, cmd_classify, "predict", ckpt, tsv);
+    FUZZ_RUN_VERB(1, cmd_seq2seq, "translate", ckpt, src);
     char out[360];
     snprintf(out, sizeof out, "%s/y.npy", dir);
-    RUN_VERB(cmd_run, "--weights", ckpt, "--input", x, "--output", out);
+    FUZZ_RUN_VERB(1, cmd_run, "--weights", ckpt, "--input", x, "--output", out);
     fflush(stdout);
     return 0;
 }
