@@ -383,7 +383,7 @@ rnn_status rnn_model_forward_batch(rnn_model *m, float *out, float *hn, float *c
     }
     /* 4. the stack (its final states are needed by the LAST readout) */
     float *hn_use = hn ? hn : (c->readout == RNN_READOUT_LAST ? m->hn : NULL);
-    st = rnn__stack_forward(&m->stack, m->y, hn_use, cn, xs, m->lookup ? m->tokens : NULL, bt->h0,
+    st = rnn__stack_forward(&m->stack, m->y, &m->ys, hn_use, cn, xs, m->lookup ? m->tokens : NULL, bt->h0,
                             bt->c0, lens, T, B, training, &m->err);
     if (st)
         return ret(m, st);
@@ -393,7 +393,7 @@ rnn_status rnn_model_forward_batch(rnn_model *m, float *out, float *hn, float *c
     switch (c->readout) {
     case RNN_READOUT_STEPS:
         if (out)
-            rnn__dense_forward(out, m->y, hw, hb, (int)tb, m->DH, O, th);
+            rnn__dense_forward(out, m->ys, hw, hb, (int)tb, m->DH, O, th);
         break;
     case RNN_READOUT_LAST: {
         const int top = (c->num_layers - 1) * m->D;
@@ -404,13 +404,13 @@ rnn_status rnn_model_forward_batch(rnn_model *m, float *out, float *hn, float *c
         break;
     }
     case RNN_READOUT_MEAN:
-        rnn__pool_mean(m->pool, m->y, lens, T, B, m->DH);
+        rnn__pool_mean(m->pool, m->ys, lens, T, B, m->DH);
         break;
     case RNN_READOUT_MAX:
-        rnn__pool_max(m->pool, m->argmax, m->y, lens, T, B, m->DH);
+        rnn__pool_max(m->pool, m->argmax, m->ys, lens, T, B, m->DH);
         break;
     case RNN_READOUT_ATTENTION:
-        rnn__attn_pool_forward(m->pool, m->u, m->alpha, m->y, lens, m->params + m->off_attn_w,
+        rnn__attn_pool_forward(m->pool, m->u, m->alpha, m->ys, lens, m->params + m->off_attn_w,
                                m->params + m->off_attn_b, m->params + m->off_attn_v, T, B, m->DH,
                                m->A);
         break;
@@ -451,7 +451,7 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout, const 
     const float *dhn_use = dhn;
     if (!m->pooled) {
         if (dout)
-            rnn__dense_backward(m->dy, 0, gw, gb, dout, m->y, hw, tb, m->DH, O, th);
+            rnn__dense_backward(m->dy, 0, gw, gb, dout, m->ys, hw, tb, m->DH, O, th);
         else
             memset(m->dy, 0, (size_t)tb * m->DH * sizeof *m->dy);
     } else {
@@ -486,7 +486,7 @@ rnn_status rnn_model_backward(rnn_model *m, float *dx, const float *dout, const 
             break;
         case RNN_READOUT_ATTENTION:
             rnn__attn_pool_backward(m->dy, m->grads + m->off_attn_w, m->grads + m->off_attn_b,
-                                    m->grads + m->off_attn_v, m->dpool, m->y, m->u, m->alpha, lens,
+                                    m->grads + m->off_attn_v, m->dpool, m->ys, m->u, m->alpha, lens,
                                     m->params + m->off_attn_w, m->params + m->off_attn_v,
                                     m->ascratch, T, B, m->DH, m->A);
             break;

@@ -33,6 +33,8 @@ struct rnn_model {
     float *dx1;     /* [T*B][in1] gradient of the convolution output        */
     float *dx0;     /* [T*B][in0] gradient of the embedding output          */
     float *y;       /* [T*B][D*H] stack output                              */
+    const float *ys; /* where the last forward left it: y, or the stack's own
+                        state buffer (rnn__stack_forward) */
     float *dy;      /* [T*B][D*H] its gradient                              */
     float *hn, *dhn; /* [D*L][B][H] final states kept for the LAST readout   */
     float *pool, *dpool; /* [B][D*H]                                        */

@@ -106,7 +106,7 @@ rnn_status rnn_stack_forward(rnn_stack *s, float *y, float *hn, float *cn,
                                  const float *c0, const int32_t *lengths,
                                  int T, int B, int training)
 {
-    return set_err(s, rnn__stack_forward(&s->st, y, hn, cn, x, NULL, h0, c0, lengths,
+    return set_err(s, rnn__stack_forward(&s->st, y, NULL, hn, cn, x, NULL, h0, c0, lengths,
                                          T, B, training, &s->err));
 }
 

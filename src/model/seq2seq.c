@@ -436,7 +436,7 @@ rnn_status rnn__s2s_forward(rnn__s2s *m, float *logits, const rnn__s2s_batch *bt
     }
     m->enc.threads = m->dec.threads = m->threads;
     rnn__embedding_forward(m->xe, m->src, sb, m->params + m->off_enc_embed, E);
-    st = rnn__stack_forward(&m->enc, m->e, m->hn, lstm ? m->cn : NULL, m->xe, NULL, NULL, NULL,
+    st = rnn__stack_forward(&m->enc, m->e, NULL, m->hn, lstm ? m->cn : NULL, m->xe, NULL, NULL, NULL,
                             m->src_len, S, B, training, &m->err);
     if (st)
         return ret(m, st);
@@ -444,7 +444,7 @@ rnn_status rnn__s2s_forward(rnn__s2s *m, float *logits, const rnn__s2s_batch *bt
     if (lstm)
         bridge(m->c0, m->cn, m->cfg.layers, m->D, B, m->He);
     rnn__embedding_forward(m->xd, m->tgt, tb, m->params + m->off_dec_embed, E);
-    st = rnn__stack_forward(&m->dec, m->hd, NULL, NULL, m->xd, NULL, m->h0, lstm ? m->c0 : NULL,
+    st = rnn__stack_forward(&m->dec, m->hd, NULL, NULL, NULL, m->xd, NULL, m->h0, lstm ? m->c0 : NULL,
                             m->tgt_len, T, B, training, &m->err);
     if (st)
         return ret(m, st);
@@ -616,7 +616,7 @@ rnn_status rnn__s2s_translate(rnn__s2s *m, const int32_t *const *src, const int3
         if ((st = reserve(m, S, 1, nb)))
             goto fail_m;
         rnn__embedding_forward(m->xe, bsrc, (size_t)S * nb, m->params + m->off_enc_embed, E);
-        if ((st = rnn__stack_forward(&m->enc, m->e, m->hn, lstm ? m->cn : NULL, m->xe, NULL, NULL, NULL,
+        if ((st = rnn__stack_forward(&m->enc, m->e, NULL, m->hn, lstm ? m->cn : NULL, m->xe, NULL, NULL, NULL,
                                      bl, S, nb, 0, &m->err)))
             goto fail_m;
         bridge(m->h0, m->hn, L, m->D, nb, m->He);
@@ -660,7 +660,7 @@ rnn_status rnn__s2s_translate(rnn__s2s *m, const int32_t *const *src, const int3
         for (int step = 0; step < lim_chunk; step++) {
             /* one decoder step for every hypothesis of the chunk */
             rnn__embedding_forward(x, tok, (size_t)Cn, m->params + m->off_dec_embed, E);
-            if ((st = rnn__stack_forward(&m->dec, hd, h2, lstm ? c2 : NULL, x, NULL, h, lstm ? c : NULL,
+            if ((st = rnn__stack_forward(&m->dec, hd, NULL, h2, lstm ? c2 : NULL, x, NULL, h, lstm ? c : NULL,
                                          NULL, 1, Cn, 0, &m->err)))
                 goto fail_m;
             attend(m, lg, al, ctx, z, att, q, hd, er, kp, sl, NULL, 1, S, Cn);

@@ -102,6 +102,7 @@ void rnn__stack_release(rnn__stack *st)
     rnn__free_floats(st->ws);
     rnn__free(st->cache);
     rnn__free(st->out);
+    rnn__free(st->yv);
     rnn__free(st->mask);
     rnn__free(st->lengths);
     memset(st, 0, sizeof *st);
@@ -180,12 +181,14 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
     float *ws = rnn__alloc_floats(total);
     float **cachep = rnn__calloc((size_t)L * D, sizeof *cachep);
     float **outp = rnn__calloc((size_t)L, sizeof *outp);
+    const float **yvp = rnn__calloc((size_t)L, sizeof *yvp);
     float **maskp = rnn__calloc((size_t)L, sizeof *maskp);
     int32_t *lens = rnn__calloc((size_t)B, sizeof *lens);
-    if (!ws || !cachep || !outp || !maskp || !lens) {
+    if (!ws || !cachep || !outp || !yvp || !maskp || !lens) {
         rnn__free_floats(ws);
         rnn__free(cachep);
         rnn__free(outp);
+        rnn__free(yvp);
         rnn__free(maskp);
         rnn__free(lens);
         return rnn__fail(err, RNN_ENOMEM,
@@ -195,12 +198,14 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
     rnn__free_floats(st->ws);
     rnn__free(st->cache);
     rnn__free(st->out);
+    rnn__free(st->yv);
     rnn__free(st->mask);
     rnn__free(st->lengths);
     st->ws = ws;
     st->ws_count = total;
     st->cache = cachep;
     st->out = outp;
+    st->yv = yvp;
     st->mask = maskp;
     st->lengths = lens;
     st->cap_T = T;
@@ -243,7 +248,7 @@ static float *state_out(float *s, int l, int d, const rnn__stack *st, int B)
     return s ? s + ((size_t)l * st->D + d) * B * st->H : NULL;
 }
 
-rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
+rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, float *hn, float *cn,
                               const float *x, const int32_t *ids, const float *h0,
                               const float *c0, const int32_t *lengths, int T, int B,
                               int training, rnn_error *err)
@@ -273,7 +278,13 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
     const float *in = x;
     int I = st->I;
     for (int l = 0; l < L; l++) {
-        float *out = l + 1 < L ? st->out[l] : y;
+        /* one direction over all steps, no dropout mask to apply: the
+         * layer's states (slots 1..T) are its output; the next layer (or
+         * the caller) reads them there instead of a copy (2 MB per layer
+         * at T*B = 2048, H = 256, written into lines the other threads
+         * read) */
+        const int view = D == 1 && !lens && (l + 1 < L ? !dropout : yout != NULL);
+        float *out = view ? NULL : l + 1 < L ? st->out[l] : y;
         for (int d = 0; d < D; d++) {
             rnn__rec_forward(st->cfg.cell, T, B, I, H, d, lens,
                              out ? out + (size_t)d * H : NULL, DH,
@@ -292,9 +303,14 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
                 out[i] *= m[i];
             }
         }
-        in = out;
+        st->yv[l] = view ? st->cache[l * D] + rnn__rec_states_offset(st->cfg.cell, T, B, H) +
+                               (size_t)B * H
+                         : out;
+        in = st->yv[l];
         I = DH;
     }
+    if (yout)
+        *yout = st->yv[L - 1];
     st->T = T;
     st->B = B;
     st->has_lengths = lengths != NULL;
@@ -322,7 +338,7 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
     const float *up = dy; /* gradient of this layer's output */
     for (int l = L - 1; l >= 0; l--) {
         float *down = l == 0 ? dx : st->dbuf[l & 1];
-        const float *in = l == 0 ? st->x : st->out[l - 1];
+        const float *in = l == 0 ? st->x : st->yv[l - 1];
         int I = l == 0 ? st->I : DH;
         for (int d = 0; d < D; d++) {
             const int32_t *ids = l ? NULL : st->ids;

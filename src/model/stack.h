@@ -33,6 +33,9 @@ typedef struct rnn__stack {
     int cap_T, cap_B;
     float **cache;  /* [L*D] */
     float **out;    /* [L-1] outputs of inner layers (after dropout) */
+    const float **yv; /* [L] where the last forward left each layer's output:
+                         out[l] (or the caller's y), or the layer's own state
+                         buffer when that is the output unchanged */
     float **mask;   /* [L-1] dropout scales, or NULL */
     float *scratch;
     float *pack;    /* recurrent weights packed for the per-step products */
@@ -61,13 +64,16 @@ rnn_status rnn__stack_init(rnn__stack *st, const rnn_stack_config *cfg,
 void rnn__stack_release(rnn__stack *st);
 void rnn__stack_bind(rnn__stack *st, float *params, float *grads);
 rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err);
-/* See rnn_stack_forward / rnn_stack_backward in rnn.h. With ids (only when
+/* See rnn_stack_forward / rnn_stack_backward in rnn.h. yout: NULL, or
+ * receives where the output is: y, or, when a copy would change nothing
+ * (one direction, no lengths), the top layer's state buffer, valid until
+ * the next forward (y is then not written). With ids (only when
  * rnn__stack_lookup_pays), x is an embedding table [lookup_V][I] and the
  * input of row r (t*B + b) is x[ids[r]]: the first layer projects each
  * table row once instead of every step (its input-side products shrink from
  * T*B rows to V); ids must stay valid until the backward, which then
  * ACCUMULATES the table's gradient into dx ([V][I]). */
-rnn_status rnn__stack_forward(rnn__stack *st, float *y, float *hn, float *cn,
+rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, float *hn, float *cn,
                               const float *x, const int32_t *ids, const float *h0,
                               const float *c0, const int32_t *lengths, int T, int B,
                               int training, rnn_error *err);
