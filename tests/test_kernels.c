@@ -181,8 +181,58 @@ static void test_fast_kernels_match_portable(void)
     printf("  kernels compared on this CPU: %d (best: %s)\n", ran, rnn__kernels_get()->name);
 }
 
+/* The batch-1 product of every instruction set, on panels of 2, 4 and 8
+ * vectors, K a multiple of the phases or not: equal to a double-precision
+ * product, and taking the panels in reverse gives the same bits. */
+static void test_gemv_panels(void)
+{
+    const char *names[] = {"portable", "avx2", "avx512"};
+    static const int Ks[] = {1, 3, 4, 7, 64, 130};
+    int ran = 0;
+    for (int i = 0; i < 3; i++) {
+        const rnn__kernels *k = rnn__kernels_by_name(names[i]);
+        if (!k)
+            continue;
+        ran++;
+        for (int V = 2; V <= 8; V *= 2)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+                const int K = Ks[ki], P = V * k->gemv_width, N = 3 * P;
+                float *w = rnn__alloc_floats((size_t)K * N), *x = rnn__alloc_floats((size_t)K);
+                float *y1 = rnn__alloc_floats((size_t)N), *y2 = rnn__alloc_floats((size_t)N);
+                CHECK(w && x && y1 && y2);
+                for (int q = 0; q < K; q++)
+                    x[q] = (float)((q * 37 % 11) - 5) * 0.25f;
+                /* column n, row q at panel n / P, [q][n % P] */
+                for (int n = 0; n < N; n++)
+                    for (int q = 0; q < K; q++)
+                        w[(size_t)(n / P) * K * P + (size_t)q * P + n % P] =
+                            (float)(((n * 7 + q * 13) % 17) - 8) * 0.125f;
+                for (int n = 0; n < N; n++)
+                    y1[n] = y2[n] = (float)n; /* the product is added */
+                k->gemv(y1, x, w, K, N, V, 0);
+                k->gemv(y2, x, w, K, N, V, 1);
+                CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)N) == 0,
+                          "%s gemv V=%d K=%d: reversed panels differ", k->name, V, K);
+                for (int n = 0; n < N; n++) {
+                    double ref = n;
+                    for (int q = 0; q < K; q++)
+                        ref += (double)x[q] * w[(size_t)(n / P) * K * P + (size_t)q * P + n % P];
+                    CHECK_MSG(fabs(y1[n] - ref) <= 1e-5 * (1 + fabs(ref)),
+                              "%s gemv V=%d K=%d column %d: %g, expected %g", k->name, V, K, n,
+                              (double)y1[n], ref);
+                }
+                rnn__free_floats(w);
+                rnn__free_floats(x);
+                rnn__free_floats(y1);
+                rnn__free_floats(y2);
+            }
+    }
+    CHECK(ran >= 1);
+}
+
 void suite_kernels(void);
 void suite_kernels(void)
 {
     RUN(test_fast_kernels_match_portable);
+    RUN(test_gemv_panels);
 }

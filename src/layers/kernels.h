@@ -39,10 +39,15 @@ typedef struct rnn__kernels {
     /* sum of squares in double, in a fixed order (8 interleaved partial sums
      * combined pairwise), the same on every instruction set */
     double (*sumsq)(const float *g, size_t n);
-    /* y[N] += x[K] . W[K][N] for one row x (batch-1 inference): W row-major
-     * with row stride ldw (a multiple of 16, the rows 64-byte aligned), the
-     * weights read once, front to back; N a multiple of 16 */
-    void (*gemv)(float *y, const float *x, const float *w, int K, int N, int ldw);
+    /* y[N] += x[K] . W[K][N] for one row x (batch-1 inference). W is in
+     * panels of P = V * gemv_width columns (V = 2, 4 or 8 vectors), panel q
+     * (columns q*P..q*P+P-1) stored [K][P] at w + q*K*P, 64-byte aligned;
+     * N a multiple of P. `reverse` takes the panels last to first: the same
+     * sums, the same bits (each column is summed alike); alternating it
+     * between calls keeps the last panels read in L1 for the next call
+     * (kernels_isa.c). */
+    void (*gemv)(float *y, const float *x, const float *w, int K, int N, int V, int reverse);
+    int gemv_width; /* floats per vector */
     /* the recurrent layer's element loops, see gates_impl.h */
     void (*add_row)(int n, float *y, const float *x);
     void (*bias_rows)(int rows, int ld, int n, int nb, float *g, const float *b1,

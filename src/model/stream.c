@@ -17,14 +17,15 @@
 #include <string.h>
 
 /* A weight operand W^T (K x N) ready for y += x W^T: packed for the GEMM
- * kernels when several streams step together, or row-major with rows padded
- * to 16 floats for the batch-1 matrix-vector kernel, which reads the weights
- * once front to back (faster when they sit in L2, as even a 64->64 LSTM's
- * do). */
+ * kernels when several streams step together, or in the column panels of
+ * the batch-1 matrix-vector kernel (rnn__kernels.gemv), which reads each
+ * panel once front to back, in alternate directions on alternate steps
+ * (the weights of even a 64->64 LSTM sit in L2, and the panels read last
+ * are then still in L1 when the next step starts). */
 typedef struct operand {
     float *p;
-    int K, N, ldw; /* ldw: padded row length (gemv), or N (packed) */
-    int gemv;
+    int K, N, ldw; /* ldw: N padded to whole panels (gemv), or N (packed) */
+    int gemv, V;   /* gemv: vectors per panel */
 } operand;
 
 typedef struct stream_layer {
@@ -55,8 +56,9 @@ struct rnn_stream {
     float *x0;            /* [S][in0] the embedded tokens */
 };
 
-/* W is [N][K] row-major (a PyTorch weight); the operand holds W^T. */
-static int prep(operand *o, int gemv, int K, int N, const float *W, int ldw_src)
+/* W is [N][K] row-major (a PyTorch weight); the operand holds W^T. vw: the
+ * gemv's vector width (floats). */
+static int prep(operand *o, int gemv, int vw, int K, int N, const float *W, int ldw_src)
 {
     o->K = K;
     o->N = N;
@@ -68,20 +70,31 @@ static int prep(operand *o, int gemv, int K, int N, const float *W, int ldw_src)
             rnn__sgemm_pack_b(o->p, 1, K, N, W, ldw_src);
         return o->p != NULL;
     }
-    o->ldw = (N + 15) & ~15;
+    /* 2-vector panels, read in alternate directions, for weights beyond
+     * L1; weights that fit it take the widest panel N allows (the fewest
+     * reductions; the direction then changes nothing) */
+    o->V = 2;
+    if ((size_t)K * N * sizeof(float) <= 32768)
+        while (o->V < 8 && 2 * o->V * vw <= N)
+            o->V *= 2;
+    const int panel = o->V * vw;
+    o->ldw = (N + panel - 1) / panel * panel;
     o->p = rnn__alloc_floats((size_t)K * o->ldw); /* zeroed: the padding stays 0 */
     if (!o->p)
         return 0;
-    for (int n = 0; n < N; n++)
+    for (int n = 0; n < N; n++) {
+        float *col = o->p + (size_t)(n / panel) * K * panel + n % panel;
         for (int k = 0; k < K; k++)
-            o->p[(size_t)k * o->ldw + n] = W[(size_t)n * ldw_src + k];
+            col[(size_t)k * panel] = W[(size_t)n * ldw_src + k];
+    }
     return 1;
 }
 
 /* y[S][ldy] (+)= x[S][ldx] W^T; beta 0 or 1. With gemv, y must have room
- * for the padded row (ldw floats, the padding is written with zeros). */
+ * for the padded row (ldw floats, the padding is written with zeros), and
+ * `reverse` (alternated by the caller) is the order of its panels. */
 static void apply(const rnn__kernels *k, const operand *o, int S, const float *x, int ldx, float beta,
-                  float *y, int ldy)
+                  float *y, int ldy, int reverse)
 {
     if (!o->gemv) {
         rnn__sgemm_packed(S, o->N, o->K, 1.0f, x, ldx, o->p, beta, y, ldy);
@@ -91,7 +104,7 @@ static void apply(const rnn__kernels *k, const operand *o, int S, const float *x
         float *yi = y + (size_t)i * ldy;
         if (beta == 0.0f)
             memset(yi, 0, sizeof(float) * (size_t)o->ldw);
-        k->gemv(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->ldw);
+        k->gemv(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->V, reverse);
     }
 }
 
@@ -152,6 +165,7 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
     s->in1 = m->in;
     s->O = c->output_size;
     s->kern = rnn__kernels_get();
+    const int pw = s->kern->gemv_width; /* the gemv's vector width */
     const int gru = c->cell == RNN_CELL_GRU, S = streams, H = s->H, GH = s->GH;
     s->layer = rnn__calloc((size_t)s->L, sizeof *s->layer);
     if (!s->layer)
@@ -170,7 +184,7 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
         if (gru) {
             ly->K = in;
             ly->bias_n = rnn__alloc_floats((size_t)H);
-            if (!prep(&ly->w, S == 1, in, GH, w_ih, in) || !prep(&ly->whh, S == 1, H, GH, w_hh, H) ||
+            if (!prep(&ly->w, S == 1, pw, in, GH, w_ih, in) || !prep(&ly->whh, S == 1, pw, H, GH, w_hh, H) ||
                 !ly->bias_n)
                 goto oom;
             for (int j = 0; j < GH; j++)
@@ -187,7 +201,7 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
                 memcpy(cat + (size_t)j * ly->K, w_ih + (size_t)j * in, sizeof(float) * (size_t)in);
                 memcpy(cat + (size_t)j * ly->K + in, w_hh + (size_t)j * H, sizeof(float) * (size_t)H);
             }
-            int ok = prep(&ly->w, S == 1, ly->K, GH, cat, ly->K);
+            int ok = prep(&ly->w, S == 1, pw, ly->K, GH, cat, ly->K);
             rnn__free_floats(cat);
             if (!ok)
                 goto oom;
@@ -211,8 +225,8 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams, rnn
             goto oom;
         memcpy(s->cond_table, m->params + m->off_cond, nc * sizeof(float));
     }
-    const int padg = (GH + 15) & ~15; /* room for the gemv's padded rows */
-    if (!prep(&s->head_w, S == 1, H, s->O, m->params + m->off_head_w, H))
+    const int padg = (GH + 8 * pw - 1) / (8 * pw) * (8 * pw); /* room for any gemv padding */
+    if (!prep(&s->head_w, S == 1, pw, H, s->O, m->params + m->off_head_w, H))
         goto oom;
     s->head_b = rnn__alloc_floats((size_t)s->O);
     s->hout = rnn__alloc_floats((size_t)S * s->head_w.ldw);
@@ -296,8 +310,8 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
         for (int i = 0; i < S; i++)
             memcpy(s->g + (size_t)i * ldg, ly->bias, sizeof(float) * (size_t)GH);
         if (gru) {
-            apply(k, &ly->w, S, in, ly->in, 1.0f, s->g, ldg);
-            apply(k, &ly->whh, S, hp, H, 0.0f, s->gh, ldg);
+            apply(k, &ly->w, S, in, ly->in, 1.0f, s->g, ldg, cur);
+            apply(k, &ly->whh, S, hp, H, 0.0f, s->gh, ldg, cur);
             for (int i = 0; i < S; i++)
                 k->gru_fwd_row(H, s->g + (size_t)i * ldg, s->hnp + (size_t)i * H, ho + (size_t)i * H,
                                s->gh + (size_t)i * ldg, ly->bn, hp + (size_t)i * H);
@@ -307,7 +321,7 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
                 memcpy(zi, in + (size_t)i * ly->in, sizeof(float) * (size_t)ly->in);
                 memcpy(zi + ly->in, hp + (size_t)i * H, sizeof(float) * (size_t)H);
             }
-            apply(k, &ly->w, S, s->z, ly->K, 1.0f, s->g, ldg);
+            apply(k, &ly->w, S, s->z, ly->K, 1.0f, s->g, ldg, cur);
             for (int i = 0; i < S; i++) {
                 float *gi = s->g + (size_t)i * ldg;
                 if (lstm)
@@ -323,7 +337,7 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
         const int ldo = s->head_w.ldw;
         for (int i = 0; i < S; i++)
             memcpy(s->hout + (size_t)i * ldo, s->head_b, sizeof(float) * (size_t)s->O);
-        apply(k, &s->head_w, S, in, H, 1.0f, s->hout, ldo);
+        apply(k, &s->head_w, S, in, H, 1.0f, s->hout, ldo, cur);
         for (int i = 0; i < S; i++)
             memcpy(out + (size_t)i * s->O, s->hout + (size_t)i * ldo, sizeof(float) * (size_t)s->O);
     }
