@@ -205,11 +205,12 @@ static double KFN(sumsq)(const float *g, size_t n)
  * contiguous, and a panel is read front to back with eight independent FMA
  * chains: its V vectors times 8 / V phases of k (k mod 8 / V), added at the
  * end in a fixed order, so every call sums alike whichever order the panels
- * take. Weights that fit L1 take the widest panels (fewest reductions);
- * Taking them last to first on every other call (`reverse`) is what makes
- * this faster than one pass over all the columns: the weights of a 64->64
- * LSTM (128 KB) do not fit the 48 KB L1, and a cyclic pass over them misses
- * in L1 everywhere (each line is evicted just before it is needed again),
+ * take (the caller gives weights that fit L1 the widest panels: the fewest
+ * reductions). Taking the panels last to first on every other call
+ * (`reverse`) is what makes this faster than one pass over all the
+ * columns: the weights of a 64->64 LSTM (128 KB) do not fit the 48 KB L1,
+ * and a cyclic pass over them misses in L1 everywhere (each line is
+ * evicted just before it is needed again),
  * while after a reversed pass the last panels read are the first needed:
  * about a quarter of the weights then come from L1 (0.83 -> 0.70 us per
  * product in a micro-benchmark with 2-vector panels, AVX-512). */
