@@ -29,77 +29,109 @@
  * ~2^-24 relative), which the compiler cannot do for us without giving up
  * NaN propagation (-ffast-math). */
 #define GATES_OWN_LSTM_FWD
-static inline __m512 v_expf(__m512 x)
+/* exp, 1/d (d >= 1 or NaN: rcp14 and one Newton step), sigmoid and tanh of
+ * NV vectors in place, operation by operation interleaved (`FOR_V` unrolls
+ * each statement across the vectors): one vector's activation is a chain of
+ * some 40 dependent operations, and written one vector after another the
+ * chains queued behind each other instead of overlapping (a 64-unit LSTM
+ * row took 240 ns alone, 150 ns so). */
+#define FOR_V _Pragma("GCC unroll 4") for (int q = 0; q < NV; q++)
+static inline __attribute__((always_inline)) void vn_expf(__m512 *x, const int NV)
 {
-    const __m512 hi = _mm512_set1_ps(88.0f), lo = _mm512_set1_ps(-87.3365478515625f);
-    /* min/max return their second operand when one is NaN: x stays NaN */
-    __m512 xc = _mm512_max_ps(lo, _mm512_min_ps(hi, x));
+    __m512 t[4], n[4], r[4], r2[4], p[4];
     const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), shifter);
-    __m512 n = _mm512_sub_ps(t, shifter);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), xc);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 r2 = _mm512_mul_ps(r, r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),
-                         _mm512_set1_epi32(127)),
-        23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    FOR_V x[q] = _mm512_max_ps(_mm512_set1_ps(-87.3365478515625f), _mm512_min_ps(_mm512_set1_ps(88.0f), x[q]));
+    FOR_V t[q] = _mm512_fmadd_ps(x[q], _mm512_set1_ps(1.44269504088896341f), shifter);
+    FOR_V n[q] = _mm512_sub_ps(t[q], shifter);
+    FOR_V r[q] = _mm512_fmadd_ps(n[q], _mm512_set1_ps(-0.693359375f), x[q]);
+    FOR_V r[q] = _mm512_fmadd_ps(n[q], _mm512_set1_ps(2.12194440e-4f), r[q]);
+    FOR_V r2[q] = _mm512_mul_ps(r[q], r[q]);
+    FOR_V p[q] = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r[q], _mm512_set1_ps(1.3981999507e-3f));
+    FOR_V p[q] = _mm512_fmadd_ps(p[q], r[q], _mm512_set1_ps(8.3334519073e-3f));
+    FOR_V p[q] = _mm512_fmadd_ps(p[q], r[q], _mm512_set1_ps(4.1665795894e-2f));
+    FOR_V p[q] = _mm512_fmadd_ps(p[q], r[q], _mm512_set1_ps(1.6666665459e-1f));
+    FOR_V p[q] = _mm512_fmadd_ps(p[q], r[q], _mm512_set1_ps(5.0000001201e-1f));
+    FOR_V p[q] = _mm512_fmadd_ps(p[q], r2[q], _mm512_add_ps(r[q], _mm512_set1_ps(1.0f)));
+    FOR_V x[q] = _mm512_mul_ps(
+        p[q], _mm512_castsi512_ps(_mm512_slli_epi32(
+                  _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t[q]), _mm512_set1_epi32(0x4B400000)),
+                                   _mm512_set1_epi32(127)),
+                  23)));
 }
-/* 1/d for d >= 1 (or NaN): rcp14 and one Newton step */
-static inline __m512 v_recip(__m512 d)
+static inline __attribute__((always_inline)) void vn_recip(__m512 *d, const int NV)
 {
-    __m512 r = _mm512_rcp14_ps(d);
-    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+    __m512 r[4];
+    FOR_V r[q] = _mm512_rcp14_ps(d[q]);
+    FOR_V d[q] = _mm512_mul_ps(r[q], _mm512_fnmadd_ps(d[q], r[q], _mm512_set1_ps(2.0f)));
 }
-static inline __m512 v_sigmoid(__m512 x)
+static inline __attribute__((always_inline)) void vn_sigmoid(__m512 *x, const int NV)
 {
-    return v_recip(_mm512_add_ps(_mm512_set1_ps(1.0f), v_expf(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    FOR_V x[q] = _mm512_sub_ps(_mm512_setzero_ps(), x[q]);
+    vn_expf(x, NV);
+    FOR_V x[q] = _mm512_add_ps(_mm512_set1_ps(1.0f), x[q]);
+    vn_recip(x, NV);
 }
-static inline __m512 v_tanh(__m512 x)
+static inline __attribute__((always_inline)) void vn_tanh(__m512 *x, const int NV)
 {
     const __m512 sign = _mm512_set1_ps(-0.0f);
-    __m512 ax = _mm512_andnot_ps(sign, x);
-    __m512 e = v_expf(_mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(_mm512_set1_ps(44.0f), ax)));
-    __m512 big = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), v_recip(_mm512_add_ps(e, _mm512_set1_ps(1.0f))),
-                                  _mm512_set1_ps(1.0f));
-    big = _mm512_or_ps(big, _mm512_and_ps(sign, x)); /* big >= 0: the sign of x */
-    __m512 z = _mm512_mul_ps(x, x);
-    __m512 s = _mm512_set1_ps(-5.70498872745e-3f);
-    s = _mm512_fmadd_ps(s, z, _mm512_set1_ps(2.06390887954e-2f));
-    s = _mm512_fmadd_ps(s, z, _mm512_set1_ps(-5.37397155531e-2f));
-    s = _mm512_fmadd_ps(s, z, _mm512_set1_ps(1.33314422036e-1f));
-    s = _mm512_fmadd_ps(s, z, _mm512_set1_ps(-3.33332819422e-1f));
-    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(x, z), s, x);
-    __mmask16 m = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
-    return _mm512_mask_mov_ps(big, m, small);
+    __m512 ax[4], e[4], z[4], sm[4];
+    FOR_V ax[q] = _mm512_andnot_ps(sign, x[q]);
+    FOR_V e[q] = _mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(_mm512_set1_ps(44.0f), ax[q]));
+    vn_expf(e, NV);
+    FOR_V e[q] = _mm512_add_ps(e[q], _mm512_set1_ps(1.0f));
+    vn_recip(e, NV);
+    FOR_V e[q] = _mm512_or_ps(_mm512_fnmadd_ps(_mm512_set1_ps(2.0f), e[q], _mm512_set1_ps(1.0f)),
+                              _mm512_and_ps(sign, x[q])); /* >= 0 before: the sign of x */
+    FOR_V z[q] = _mm512_mul_ps(x[q], x[q]);
+    FOR_V sm[q] = _mm512_fmadd_ps(_mm512_set1_ps(-5.70498872745e-3f), z[q], _mm512_set1_ps(2.06390887954e-2f));
+    FOR_V sm[q] = _mm512_fmadd_ps(sm[q], z[q], _mm512_set1_ps(-5.37397155531e-2f));
+    FOR_V sm[q] = _mm512_fmadd_ps(sm[q], z[q], _mm512_set1_ps(1.33314422036e-1f));
+    FOR_V sm[q] = _mm512_fmadd_ps(sm[q], z[q], _mm512_set1_ps(-3.33332819422e-1f));
+    FOR_V sm[q] = _mm512_fmadd_ps(_mm512_mul_ps(x[q], z[q]), sm[q], x[q]);
+    FOR_V x[q] = _mm512_mask_mov_ps(e[q], _mm512_cmp_ps_mask(ax[q], _mm512_set1_ps(0.625f), _CMP_LT_OQ), sm[q]);
+}
+/* units j .. j + 16 NV - 1 (masked past H), NV <= 4 */
+static inline __attribute__((always_inline)) void lstm_fwd_vecs(int H, int j, float *restrict g,
+                                                                float *restrict h, float *restrict c,
+                                                                const float *restrict cp, const int NV)
+{
+    __mmask16 k[4];
+    __m512 i[4], f[4], n[4], o[4], cn[4];
+    FOR_V {
+        const int jq = j + 16 * q;
+        k[q] = H - jq >= 16 ? (__mmask16)0xFFFF : H - jq <= 0 ? 0 : (__mmask16)((1u << (H - jq)) - 1);
+    }
+    FOR_V i[q] = _mm512_maskz_loadu_ps(k[q], g + j + 16 * q);
+    FOR_V f[q] = _mm512_maskz_loadu_ps(k[q], g + H + j + 16 * q);
+    FOR_V n[q] = _mm512_maskz_loadu_ps(k[q], g + 2 * H + j + 16 * q);
+    FOR_V o[q] = _mm512_maskz_loadu_ps(k[q], g + 3 * H + j + 16 * q);
+    vn_sigmoid(i, NV);
+    vn_sigmoid(f, NV);
+    vn_sigmoid(o, NV);
+    vn_tanh(n, NV);
+    /* f*cp + i*n with two roundings, as the portable C (no contraction) */
+    FOR_V cn[q] = _mm512_add_ps(_mm512_mul_ps(f[q], _mm512_maskz_loadu_ps(k[q], cp + j + 16 * q)),
+                                _mm512_mul_ps(i[q], n[q]));
+    FOR_V {
+        const int jq = j + 16 * q;
+        _mm512_mask_storeu_ps(g + jq, k[q], i[q]);
+        _mm512_mask_storeu_ps(g + H + jq, k[q], f[q]);
+        _mm512_mask_storeu_ps(g + 2 * H + jq, k[q], n[q]);
+        _mm512_mask_storeu_ps(g + 3 * H + jq, k[q], o[q]);
+        _mm512_mask_storeu_ps(c + jq, k[q], cn[q]);
+    }
+    FOR_V f[q] = cn[q];
+    vn_tanh(f, NV);
+    FOR_V _mm512_mask_storeu_ps(h + j + 16 * q, k[q], _mm512_mul_ps(o[q], f[q]));
 }
 static void KFN(lstm_fwd_row)(int H, float *restrict g, float *restrict h, float *restrict c,
                               const float *restrict cp)
 {
-    float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
-    for (int j = 0; j < H; j += 16) {
-        const __mmask16 k = H - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (H - j)) - 1);
-        __m512 i = v_sigmoid(_mm512_maskz_loadu_ps(k, gi + j));
-        __m512 f = v_sigmoid(_mm512_maskz_loadu_ps(k, gf + j));
-        __m512 n = v_tanh(_mm512_maskz_loadu_ps(k, gg + j));
-        __m512 o = v_sigmoid(_mm512_maskz_loadu_ps(k, go + j));
-        /* f*cp + i*n with two roundings, as the portable C (no contraction) */
-        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, _mm512_maskz_loadu_ps(k, cp + j)), _mm512_mul_ps(i, n));
-        _mm512_mask_storeu_ps(gi + j, k, i);
-        _mm512_mask_storeu_ps(gf + j, k, f);
-        _mm512_mask_storeu_ps(gg + j, k, n);
-        _mm512_mask_storeu_ps(go + j, k, o);
-        _mm512_mask_storeu_ps(c + j, k, cn);
-        _mm512_mask_storeu_ps(h + j, k, _mm512_mul_ps(o, v_tanh(cn)));
-    }
+    int j = 0;
+    for (; j + 16 < H; j += 64)
+        lstm_fwd_vecs(H, j, g, h, c, cp, 4);
+    if (j < H)
+        lstm_fwd_vecs(H, j, g, h, c, cp, 1);
 }
 #endif
 #define SIGM(x) rnn__sigmoidf(x)
