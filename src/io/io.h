@@ -72,6 +72,10 @@ rnn_status rnn__json_parse(rnn__json **out, const char *text, size_t len,
 void rnn__json_free(rnn__json *v);
 /* Value of key in an object, or NULL. */
 const rnn__json *rnn__json_get(const rnn__json *obj, const char *key);
+/* The key's value into *out if it is a plain integer in 0..2^30 (a size or
+ * count of a config): 1, or 0 if it is anything else. A missing key leaves
+ * *out alone and gives !required. */
+int rnn__json_get_int(const rnn__json *obj, const char *key, int *out, int required);
 
 /* 1 if s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or code
  * points above U+10FFFF), the rule the parser applies inside strings. */

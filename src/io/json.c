@@ -625,3 +625,14 @@ const rnn__json *rnn__json_get(const rnn__json *obj, const char *key)
             return &obj->items[i];
     return NULL;
 }
+
+int rnn__json_get_int(const rnn__json *obj, const char *key, int *out, int required)
+{
+    const rnn__json *v = rnn__json_get(obj, key);
+    if (!v)
+        return !required;
+    if (v->kind != RNN__JSON_NUMBER || !v->is_uint || v->uint > (1u << 30))
+        return 0;
+    *out = (int)v->uint;
+    return 1;
+}

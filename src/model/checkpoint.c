@@ -37,17 +37,6 @@ char *rnn__model_config_json(const rnn_model_config *c)
     return b.data;
 }
 
-static int get_int(const rnn__json *o, const char *key, int *out, int required)
-{
-    const rnn__json *v = rnn__json_get(o, key);
-    if (!v)
-        return !required;
-    if (v->kind != RNN__JSON_NUMBER || !v->is_uint || v->uint > (1u << 30))
-        return 0;
-    *out = (int)v->uint;
-    return 1;
-}
-
 rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json, rnn_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -73,17 +62,17 @@ rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json, rnn_er
         if (!found)
             bad = "'cell' must be lstm, gru, rnn_tanh or rnn_relu";
     }
-    if (!bad && !get_int(j, "vocab_size", &c->vocab_size, 0))
+    if (!bad && !rnn__json_get_int(j, "vocab_size", &c->vocab_size, 0))
         bad = "'vocab_size' must be a non-negative integer";
-    if (!bad && !get_int(j, "embed_size", &c->embed_size, c->vocab_size > 0))
+    if (!bad && !rnn__json_get_int(j, "embed_size", &c->embed_size, c->vocab_size > 0))
         bad = "'embed_size' must be a positive integer";
-    if (!bad && !get_int(j, "input_size", &c->input_size, c->vocab_size == 0))
+    if (!bad && !rnn__json_get_int(j, "input_size", &c->input_size, c->vocab_size == 0))
         bad = "'input_size' must be a positive integer";
-    if (!bad && !get_int(j, "hidden_size", &c->hidden_size, 1))
+    if (!bad && !rnn__json_get_int(j, "hidden_size", &c->hidden_size, 1))
         bad = "'hidden_size' must be a positive integer";
-    if (!bad && !get_int(j, "num_layers", &c->num_layers, 1))
+    if (!bad && !rnn__json_get_int(j, "num_layers", &c->num_layers, 1))
         bad = "'num_layers' must be a positive integer";
-    if (!bad && !get_int(j, "output_size", &c->output_size, 0))
+    if (!bad && !rnn__json_get_int(j, "output_size", &c->output_size, 0))
         bad = "'output_size' must be a positive integer";
     if (!bad && c->output_size == 0)
         c->output_size = c->vocab_size; /* a language model predicts its vocabulary */
@@ -104,12 +93,12 @@ rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json, rnn_er
         else
             c->readout = (rnn_readout)found;
     }
-    if (!bad && (!get_int(j, "conv_filters", &c->conv_filters, 0) ||
-                 !get_int(j, "conv_kernel", &c->conv_kernel, 0) ||
-                 !get_int(j, "conv_dilation", &c->conv_dilation, 0)))
+    if (!bad && (!rnn__json_get_int(j, "conv_filters", &c->conv_filters, 0) ||
+                 !rnn__json_get_int(j, "conv_kernel", &c->conv_kernel, 0) ||
+                 !rnn__json_get_int(j, "conv_dilation", &c->conv_dilation, 0)))
         bad = "'conv_filters', 'conv_kernel', 'conv_dilation' must be non-negative integers";
-    if (!bad && (!get_int(j, "cond_classes", &c->cond_classes, 0) ||
-                 !get_int(j, "cond_size", &c->cond_size, 0)))
+    if (!bad && (!rnn__json_get_int(j, "cond_classes", &c->cond_classes, 0) ||
+                 !rnn__json_get_int(j, "cond_size", &c->cond_size, 0)))
         bad = "'cond_classes', 'cond_size' must be non-negative integers";
     const rnn__json *dr = bad ? NULL : rnn__json_get(j, "dropout");
     if (!bad && dr && (dr->kind != RNN__JSON_NUMBER || !(dr->number >= 0 && dr->number < 1)))
@@ -125,44 +114,55 @@ rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json, rnn_er
     return st;
 }
 
-rnn_status rnn__model_save(rnn_model *m, const char *path, const rnn__st_entry *extra,
-                           size_t nextra, const char *const *keys,
-                           const char *const *values, size_t nmeta, rnn_error *err)
+rnn_status rnn__st_save_params(const char *path, const rnn__tensor_info *tensors, size_t ntensors,
+                               const float *params, const rnn__st_entry *extra, size_t nextra,
+                               const char *const *head, size_t nhead, const char *const *keys,
+                               const char *const *values, size_t nmeta, rnn_error *err)
 {
-    size_t n = m->ntensors + nextra;
+    const size_t n = ntensors + nextra, nm = nhead + nmeta;
     rnn__st_entry *e = rnn__calloc(n, sizeof *e);
-    const char **k = rnn__calloc(nmeta + 3, sizeof *k), **v = rnn__calloc(nmeta + 3, sizeof *v);
-    char *config = rnn__model_config_json(&m->cfg);
+    const char **k = rnn__calloc(nm, sizeof *k), **v = rnn__calloc(nm, sizeof *v);
     rnn_status st;
-    if (!e || !k || !v || !config) {
+    if (!e || !k || !v) {
         st = rnn__fail(err, RNN_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const rnn__tensor_info *t = &m->tensors[i];
+    for (size_t i = 0; i < ntensors; i++) {
+        const rnn__tensor_info *t = &tensors[i];
         e[i].name = t->name;
         e[i].dtype = RNN__F32;
         e[i].ndim = t->ndim;
         memcpy(e[i].shape, t->shape, sizeof t->shape);
-        e[i].data = m->params + t->offset;
+        e[i].data = params + t->offset;
     }
     for (size_t i = 0; i < nextra; i++)
-        e[m->ntensors + i] = extra[i];
-    k[0] = "format";
-    v[0] = "pt";
-    k[1] = "rnn.version";
-    v[1] = CHECKPOINT_VERSION;
-    k[2] = "rnn.config";
-    v[2] = config;
-    for (size_t i = 0; i < nmeta; i++) {
-        k[3 + i] = keys[i];
-        v[3 + i] = values[i];
+        e[ntensors + i] = extra[i];
+    for (size_t i = 0; i < nhead; i++) {
+        k[i] = head[2 * i];
+        v[i] = head[2 * i + 1];
     }
-    st = rnn__st_write(path, e, n, k, v, nmeta + 3, err);
+    for (size_t i = 0; i < nmeta; i++) {
+        k[nhead + i] = keys[i];
+        v[nhead + i] = values[i];
+    }
+    st = rnn__st_write(path, e, n, k, v, nm, err);
 out:
     rnn__free(e);
     rnn__free(k);
     rnn__free(v);
+    return st;
+}
+
+rnn_status rnn__model_save(rnn_model *m, const char *path, const rnn__st_entry *extra,
+                           size_t nextra, const char *const *keys,
+                           const char *const *values, size_t nmeta, rnn_error *err)
+{
+    char *config = rnn__model_config_json(&m->cfg);
+    if (!config)
+        return rnn__fail(err, RNN_ENOMEM, "out of memory");
+    const char *head[] = {"format", "pt", "rnn.version", CHECKPOINT_VERSION, "rnn.config", config};
+    rnn_status st = rnn__st_save_params(path, m->tensors, m->ntensors, m->params, extra, nextra, head,
+                                        3, keys, values, nmeta, err);
     rnn__free(config);
     return st;
 }

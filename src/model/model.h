@@ -74,6 +74,13 @@ rnn_status rnn__st_check_holds(const rnn__st *f, const char *path, size_t nparam
 rnn_status rnn__st_read_params(const rnn__st *f, const char *path,
                                const rnn__tensor_info *tensors, size_t ntensors, float *params,
                                rnn_error *err);
+/* Saving, shared likewise: the named tensors of params, then `extra`, with
+ * the metadata pairs head[0], head[1], ... (nhead pairs: the model kind's
+ * own keys) followed by keys/values[0..nmeta), written atomically. */
+rnn_status rnn__st_save_params(const char *path, const rnn__tensor_info *tensors, size_t ntensors,
+                               const float *params, const rnn__st_entry *extra, size_t nextra,
+                               const char *const *head, size_t nhead, const char *const *keys,
+                               const char *const *values, size_t nmeta, rnn_error *err);
 /* Creates a model from an open checkpoint (config from its metadata). */
 rnn_status rnn__model_from_st(rnn_model **out, const rnn__st *f,
                               const char *path, rnn_error *err);

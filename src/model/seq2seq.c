@@ -826,15 +826,6 @@ char *rnn__s2s_config_json(const rnn__s2s_config *c)
     return b.data;
 }
 
-static int get_int(const rnn__json *o, const char *key, int *out)
-{
-    const rnn__json *v = rnn__json_get(o, key);
-    if (!v || v->kind != RNN__JSON_NUMBER || !v->is_uint || v->uint > (1u << 30))
-        return 0;
-    *out = (int)v->uint;
-    return 1;
-}
-
 rnn_status rnn__s2s_config_parse(rnn__s2s_config *c, const char *json, rnn_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -866,9 +857,11 @@ rnn_status rnn__s2s_config_parse(rnn__s2s_config *c, const char *json, rnn_error
         bad = "'bidirectional' must be true or false";
     else if (!dr || dr->kind != RNN__JSON_NUMBER || !(dr->number >= 0 && dr->number < 1))
         bad = "'dropout' must be a number in [0, 1)";
-    else if (!get_int(j, "src_vocab", &c->src_vocab) || !get_int(j, "tgt_vocab", &c->tgt_vocab) ||
-             !get_int(j, "embed", &c->embed) || !get_int(j, "hidden", &c->hidden) ||
-             !get_int(j, "layers", &c->layers) || !get_int(j, "max_len", &c->max_len))
+    else if (!rnn__json_get_int(j, "src_vocab", &c->src_vocab, 1) ||
+             !rnn__json_get_int(j, "tgt_vocab", &c->tgt_vocab, 1) ||
+             !rnn__json_get_int(j, "embed", &c->embed, 1) || !rnn__json_get_int(j, "hidden", &c->hidden, 1) ||
+             !rnn__json_get_int(j, "layers", &c->layers, 1) ||
+             !rnn__json_get_int(j, "max_len", &c->max_len, 1))
         bad = "'src_vocab', 'tgt_vocab', 'embed', 'hidden', 'layers' and 'max_len' must be "
               "non-negative integers";
     if (!bad) {
@@ -889,42 +882,13 @@ rnn_status rnn__s2s_save(rnn__s2s *m, const char *path, const rnn__st_entry *ext
                          const char *const *keys, const char *const *values, size_t nmeta,
                          rnn_error *err)
 {
-    const size_t n = m->ntensors + nextra;
-    rnn__st_entry *e = rnn__calloc(n, sizeof *e);
-    const char **k = rnn__calloc(nmeta + 4, sizeof *k), **v = rnn__calloc(nmeta + 4, sizeof *v);
     char *config = rnn__s2s_config_json(&m->cfg);
-    rnn_status st;
-    if (!e || !k || !v || !config) {
-        st = rnn__fail(err, RNN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const rnn__tensor_info *t = &m->tensors[i];
-        e[i].name = t->name;
-        e[i].dtype = RNN__F32;
-        e[i].ndim = t->ndim;
-        memcpy(e[i].shape, t->shape, sizeof t->shape);
-        e[i].data = m->params + t->offset;
-    }
-    for (size_t i = 0; i < nextra; i++)
-        e[m->ntensors + i] = extra[i];
-    k[0] = "format";
-    v[0] = "pt";
-    k[1] = "rnn.task";
-    v[1] = "seq2seq";
-    k[2] = "seq2seq.version";
-    v[2] = S2S_VERSION;
-    k[3] = "seq2seq.config";
-    v[3] = config;
-    for (size_t i = 0; i < nmeta; i++) {
-        k[4 + i] = keys[i];
-        v[4 + i] = values[i];
-    }
-    st = rnn__st_write(path, e, n, k, v, nmeta + 4, err);
-out:
-    rnn__free(e);
-    rnn__free(k);
-    rnn__free(v);
+    if (!config)
+        return rnn__fail(err, RNN_ENOMEM, "out of memory");
+    const char *head[] = {"format",          "pt",        "rnn.task",       "seq2seq",
+                          "seq2seq.version", S2S_VERSION, "seq2seq.config", config};
+    rnn_status st = rnn__st_save_params(path, m->tensors, m->ntensors, m->params, extra, nextra, head,
+                                        4, keys, values, nmeta, err);
     rnn__free(config);
     return st;
 }

@@ -353,15 +353,6 @@ char *rnn__statal_config_json(const rnn__statal_config *c)
     return b.data;
 }
 
-static int get_int(const rnn__json *o, const char *key, int *out)
-{
-    const rnn__json *v = rnn__json_get(o, key);
-    if (!v || v->kind != RNN__JSON_NUMBER || !v->is_uint || v->uint > (1u << 30))
-        return 0;
-    *out = (int)v->uint;
-    return 1;
-}
-
 rnn_status rnn__statal_config_parse(rnn__statal_config *c, const char *json, rnn_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -379,8 +370,10 @@ rnn_status rnn__statal_config_parse(rnn__statal_config *c, const char *json, rnn
         bad = "not a JSON object";
     else if (!mode || mode->kind != RNN__JSON_STRING || rnn__statal_mode_from_name(mode->str) < 0)
         bad = "'mode' must be copy, binary, prob or multi";
-    else if (!get_int(j, "input_size", &c->input_size) || !get_int(j, "hidden_size", &c->hidden_size) ||
-             !get_int(j, "num_layers", &c->num_layers) || !get_int(j, "output_size", &c->output_size))
+    else if (!rnn__json_get_int(j, "input_size", &c->input_size, 1) ||
+             !rnn__json_get_int(j, "hidden_size", &c->hidden_size, 1) ||
+             !rnn__json_get_int(j, "num_layers", &c->num_layers, 1) ||
+             !rnn__json_get_int(j, "output_size", &c->output_size, 1))
         bad = "'input_size', 'hidden_size', 'num_layers', 'output_size' must be integers";
     else if (!ro || ro->kind != RNN__JSON_STRING ||
              (strcmp(ro->str, "steps") != 0 && strcmp(ro->str, "last") != 0))
@@ -388,7 +381,7 @@ rnn_status rnn__statal_config_parse(rnn__statal_config *c, const char *json, rnn
     if (!bad) {
         c->mode = (rnn__statal_mode)rnn__statal_mode_from_name(mode->str);
         c->per_step = strcmp(ro->str, "steps") == 0;
-        if (!get_int(j, "states_per_neuron", &k) ||
+        if (!rnn__json_get_int(j, "states_per_neuron", &k, 1) ||
             k != (c->mode == RNN__STATAL_MULTI ? RNN__STATAL_K : 1))
             bad = "'states_per_neuron' does not match this build's Statal cell";
     }
@@ -406,37 +399,12 @@ rnn_status rnn__statal_model_save(rnn__statal_model *m, const char *path,
                                   const char *const *keys, const char *const *values,
                                   size_t nmeta, rnn_error *err)
 {
-    size_t n = m->ntensors + nextra;
-    rnn__st_entry *e = rnn__calloc(n, sizeof *e);
-    const char **k = rnn__calloc(nmeta + 3, sizeof *k), **v = rnn__calloc(nmeta + 3, sizeof *v);
     char *config = rnn__statal_config_json(&m->cfg);
-    rnn_status st;
-    if (!e || !k || !v || !config) {
-        st = rnn__fail(err, RNN_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < m->ntensors; i++) {
-        const rnn__tensor_info *t = &m->tensors[i];
-        e[i] = (rnn__st_entry){t->name, RNN__F32, t->ndim, {t->shape[0], t->shape[1]},
-                               m->params + t->offset};
-    }
-    for (size_t i = 0; i < nextra; i++)
-        e[m->ntensors + i] = extra[i];
-    k[0] = "format";
-    v[0] = "pt";
-    k[1] = "rnn.version";
-    v[1] = STATAL_CHECKPOINT_VERSION;
-    k[2] = "rnn.statal";
-    v[2] = config;
-    for (size_t i = 0; i < nmeta; i++) {
-        k[3 + i] = keys[i];
-        v[3 + i] = values[i];
-    }
-    st = rnn__st_write(path, e, n, k, v, nmeta + 3, err);
-out:
-    rnn__free(e);
-    rnn__free(k);
-    rnn__free(v);
+    if (!config)
+        return rnn__fail(err, RNN_ENOMEM, "out of memory");
+    const char *head[] = {"format", "pt", "rnn.version", STATAL_CHECKPOINT_VERSION, "rnn.statal", config};
+    rnn_status st = rnn__st_save_params(path, m->tensors, m->ntensors, m->params, extra, nextra, head,
+                                        3, keys, values, nmeta, err);
     rnn__free(config);
     return st;
 }
@@ -709,14 +677,8 @@ rnn_status rnn__statal_trainer_new(rnn_trainer **out, rnn__statal_model *m,
                                    rnn_error *err)
 {
     *out = NULL;
-    if (loss < RNN_LOSS_XENT || loss > RNN_LOSS_HUBER)
-        return rnn__fail(err, RNN_EINVAL, "unknown loss %d", (int)loss);
-    if (o->batch < 1 || o->batch > 4096)
-        return rnn__fail(err, RNN_EINVAL, "batch must be in 1..4096, not %d", o->batch);
-    rnn_train_options oo = *o;
-    if (oo.seq_len < 1)
-        oo.seq_len = 1; /* unused by this task */
-    rnn_status st = rnn__check_options(&oo, err);
+    rnn_train_options oo;
+    rnn_status st = rnn__check_seq_options(o, loss, &oo, err);
     if (!st)
         st = check_dataset(train, m, loss, "training data", err);
     if (!st && val)

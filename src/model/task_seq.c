@@ -282,14 +282,8 @@ rnn_status rnn_seq_trainer_new(rnn_trainer **out, rnn_model *m, const rnn_train_
                                rnn_error *err)
 {
     *out = NULL;
-    if (loss < RNN_LOSS_XENT || loss > RNN_LOSS_HUBER)
-        return rnn__fail(err, RNN_EINVAL, "unknown loss %d", (int)loss);
-    if (o->batch < 1 || o->batch > 4096)
-        return rnn__fail(err, RNN_EINVAL, "batch must be in 1..4096, not %d", o->batch);
-    rnn_train_options oo = *o;
-    if (oo.seq_len < 1)
-        oo.seq_len = 1; /* unused by this task */
-    rnn_status st = rnn__check_options(&oo, err);
+    rnn_train_options oo;
+    rnn_status st = rnn__check_seq_options(o, loss, &oo, err);
     if (!st)
         st = check_dataset(train, m, loss, "training data", err);
     if (!st && val)

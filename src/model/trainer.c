@@ -49,6 +49,19 @@ rnn_status rnn__check_options(const rnn_train_options *o, rnn_error *err)
     return RNN_OK;
 }
 
+rnn_status rnn__check_seq_options(const rnn_train_options *o, rnn_loss loss, rnn_train_options *oo,
+                                  rnn_error *err)
+{
+    *oo = *o;
+    if (oo->seq_len < 1)
+        oo->seq_len = 1; /* unused by these tasks */
+    if (loss < RNN_LOSS_XENT || loss > RNN_LOSS_HUBER)
+        return rnn__fail(err, RNN_EINVAL, "unknown loss %d", (int)loss);
+    if (o->batch < 1 || o->batch > 4096)
+        return rnn__fail(err, RNN_EINVAL, "batch must be in 1..4096, not %d", o->batch);
+    return rnn__check_options(oo, err);
+}
+
 rnn_status rnn__trainer_new(rnn_trainer **out, rnn_model *m, const rnn_train_options *o,
                             const rnn__task *task, void *data, int64_t batches_per_epoch,
                             int64_t tokens_per_step, rnn_error *err)

@@ -92,6 +92,11 @@ rnn_status rnn__trainer_new_custom(rnn_trainer **out, const rnn__trainee *p,
 rnn_status rnn__trainer_skip(rnn_trainer *t);
 /* Checks the options every task shares (lr, clipping). */
 rnn_status rnn__check_options(const rnn_train_options *o, rnn_error *err);
+/* The same for the tasks over whole sequences (task_seq.c, statal_model.c):
+ * also a known loss and a batch in 1..4096. seq_len is not theirs: *oo is
+ * a copy of *o with seq_len at least 1, for rnn__trainer_new. */
+rnn_status rnn__check_seq_options(const rnn_train_options *o, rnn_loss loss, rnn_train_options *oo,
+                                  rnn_error *err);
 /* One time-major batch of a sequence dataset (rnn_dataset), as the
  * classification/regression task (task_seq.c) and the Statal task
  * (statal_model.c) assemble it. The pointers are the task's own buffers. */
