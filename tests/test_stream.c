@@ -42,8 +42,8 @@ static void check_cell(rnn_cell cell, int tokens, int S)
     char what[64];
     for (int t = 0; t < T; t++) {
         CHECK_OK(rnn_stream_step(st, out, tokens ? tok + t * S : NULL, tokens ? NULL : x + t * S * I));
-        snprintf(what, sizeof what, "%s %s S=%d step %d", rnn_cell_name(cell), tokens ? "tokens" : "features", S,
-                 t);
+        snprintf(what, sizeof what, "%s %s S=%d step %d", rnn_cell_name(cell),
+                 tokens ? "tokens" : "features", S, t);
         t_allclose(what, out, ref + t * S * Oc, (size_t)S * Oc, 1e-5, 1e-4);
     }
     /* resetting stream k makes it start again, the others go on */

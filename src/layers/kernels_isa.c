@@ -40,7 +40,9 @@ static inline __attribute__((always_inline)) void vn_expf(__m512 *x, const int N
 {
     __m512 t[4], n[4], r[4], r2[4], p[4];
     const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    FOR_V x[q] = _mm512_max_ps(_mm512_set1_ps(-87.3365478515625f), _mm512_min_ps(_mm512_set1_ps(88.0f), x[q]));
+    const __m512 hi = _mm512_set1_ps(88.0f), lo = _mm512_set1_ps(-87.3365478515625f);
+    /* min/max return their second operand when one is NaN: x stays NaN */
+    FOR_V x[q] = _mm512_max_ps(lo, _mm512_min_ps(hi, x[q]));
     FOR_V t[q] = _mm512_fmadd_ps(x[q], _mm512_set1_ps(1.44269504088896341f), shifter);
     FOR_V n[q] = _mm512_sub_ps(t[q], shifter);
     FOR_V r[q] = _mm512_fmadd_ps(n[q], _mm512_set1_ps(-0.693359375f), x[q]);
@@ -83,12 +85,14 @@ static inline __attribute__((always_inline)) void vn_tanh(__m512 *x, const int N
     FOR_V e[q] = _mm512_or_ps(_mm512_fnmadd_ps(_mm512_set1_ps(2.0f), e[q], _mm512_set1_ps(1.0f)),
                               _mm512_and_ps(sign, x[q])); /* >= 0 before: the sign of x */
     FOR_V z[q] = _mm512_mul_ps(x[q], x[q]);
-    FOR_V sm[q] = _mm512_fmadd_ps(_mm512_set1_ps(-5.70498872745e-3f), z[q], _mm512_set1_ps(2.06390887954e-2f));
+    FOR_V sm[q] = _mm512_fmadd_ps(_mm512_set1_ps(-5.70498872745e-3f), z[q],
+                                  _mm512_set1_ps(2.06390887954e-2f));
     FOR_V sm[q] = _mm512_fmadd_ps(sm[q], z[q], _mm512_set1_ps(-5.37397155531e-2f));
     FOR_V sm[q] = _mm512_fmadd_ps(sm[q], z[q], _mm512_set1_ps(1.33314422036e-1f));
     FOR_V sm[q] = _mm512_fmadd_ps(sm[q], z[q], _mm512_set1_ps(-3.33332819422e-1f));
     FOR_V sm[q] = _mm512_fmadd_ps(_mm512_mul_ps(x[q], z[q]), sm[q], x[q]);
-    FOR_V x[q] = _mm512_mask_mov_ps(e[q], _mm512_cmp_ps_mask(ax[q], _mm512_set1_ps(0.625f), _CMP_LT_OQ), sm[q]);
+    FOR_V x[q] = _mm512_mask_mov_ps(e[q], _mm512_cmp_ps_mask(ax[q], _mm512_set1_ps(0.625f), _CMP_LT_OQ),
+                                    sm[q]);
 }
 /* units j .. j + 16 NV - 1 (masked past H), NV <= 4 */
 static inline __attribute__((always_inline)) void lstm_fwd_vecs(int H, int j, float *restrict g,
