@@ -7,6 +7,7 @@
 #include "cli/train_common.h"
 
 #include "core/core.h"
+#include "layers/layers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -164,7 +165,7 @@ static int bench_train(const char *cellname, int L, int H, int T, int B, int V, 
          * once per vocabulary row instead of per token when the model takes
          * that path (V <= T*B/2, rnn__stack_lookup_pays) */
         double rows = (double)T * B, macs = (stack_macs(cell, E, H, L) + (double)H * V) * rows;
-        if (2.0 * V <= rows)
+        if (rnn__rec_lookup_pays(V, (size_t)T * B))
             macs -= (double)rnn_cell_gates(cell) * H * E * (rows - V);
         double gflops = 3.0 * 2.0 * macs / med / 1e9; /* backward ~ 2x forward */
         printf("{\"case\": \"train\", \"cell\": \"%s\", \"layers\": %d, \"hidden\": %d, \"seq_len\": %d, "

@@ -52,6 +52,9 @@ size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
  * input given by token ids (ids != NULL below) needs: a [V][G*H] table.
  * 0 on overflow. */
 size_t rnn__rec_lookup_count(rnn_cell cell, int V, int H);
+/* 1 if token input into a table of V rows is worth projecting per table
+ * row for a call of `rows` (T*B) inputs: V at most rows / 2. */
+int rnn__rec_lookup_pays(int V, size_t rows);
 /* Floats of the buffer `pack` (float build only; the double build takes
  * NULL): the recurrent weights packed for the per-step products, reused by
  * every layer in turn. */

@@ -62,6 +62,11 @@ size_t rnn__rec_lookup_count(rnn_cell cell, int V, int H)
     return n;
 }
 
+int rnn__rec_lookup_pays(int V, size_t rows)
+{
+    return V > 0 && 2 * (size_t)V <= rows;
+}
+
 size_t rnn__rec_states_offset(rnn_cell cell, int T, int B, int H)
 {
     return (size_t)T * B * rnn_cell_gates(cell) * H;

@@ -94,6 +94,11 @@ static void init_params(rnn_model *m, rnn__rng *rng)
     uniform(p + m->off_head_w, m->nparams - m->off_head_w, 1.0 / sqrt((double)m->DH), rng);
 }
 
+int rnn__model_feeds_tokens(const rnn_model_config *c)
+{
+    return c->vocab_size > 0 && c->conv_filters <= 0 && c->cond_classes <= 0;
+}
+
 rnn_status rnn_model_new(rnn_model **out, const rnn_model_config *config, uint64_t seed,
                          rnn_error *err)
 {
@@ -121,7 +126,7 @@ rnn_status rnn_model_new(rnn_model **out, const rnn_model_config *config, uint64
     }
     /* tokens straight into the stack: its first layer projects each
      * embedding row once (rnn__stack_lookup_pays decides per call) */
-    if (c->vocab_size > 0 && c->conv_filters <= 0 && c->cond_classes <= 0)
+    if (rnn__model_feeds_tokens(c))
         rnn__stack_set_lookup(&m->stack, c->vocab_size);
     m->D = m->stack.D;
     m->H = m->stack.H;

@@ -53,6 +53,11 @@ struct rnn_model {
 /* Checks a config; fills the derived sizes of m (no allocation). */
 rnn_status rnn__model_check_config(const rnn_model_config *c, rnn_error *err);
 
+/* 1 if the model hands the stack its token ids and embedding table (a
+ * token model with neither convolution nor condition in between); the
+ * stack then takes that path per call when rnn__rec_lookup_pays. */
+int rnn__model_feeds_tokens(const rnn_model_config *c);
+
 /* Config <-> the JSON object stored as "rnn.config" in checkpoints. */
 char *rnn__model_config_json(const rnn_model_config *c);
 rnn_status rnn__model_config_parse(rnn_model_config *c, const char *json,

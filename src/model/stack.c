@@ -136,7 +136,7 @@ void rnn__stack_set_lookup(rnn__stack *st, int V)
 
 int rnn__stack_lookup_pays(const rnn__stack *st, int T, int B)
 {
-    return st->lookup_V > 0 && 2 * (size_t)st->lookup_V <= (size_t)T * (size_t)B;
+    return rnn__rec_lookup_pays(st->lookup_V, (size_t)T * (size_t)B);
 }
 
 rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
