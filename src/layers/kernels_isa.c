@@ -264,11 +264,19 @@ typedef float gv_vec __attribute__((vector_size(GV_W * sizeof(float))));
 typedef float gv_vec_u __attribute__((vector_size(GV_W * sizeof(float)), aligned(4), may_alias));
 #define GV_LD(p) (*(const gv_vec_u *)(p))
 
+/* gcc contracts a*b + c into an FMA under -std=c11 only when asked;
+ * clang does within an expression by default and has no optimize attribute */
+#if defined(__clang__)
+#define GV_CONTRACT
+#else
+#define GV_CONTRACT __attribute__((optimize("fp-contract=fast")))
+#endif
+
 /* One panel of V vectors (V = 2, 4 or 8: a compile-time constant, the loops
  * unroll and the accumulators stay in registers) with 8 / V phases of k.
  * Contraction into FMAs is allowed here only: a product-sum has no
  * reference rounding to keep. */
-static inline __attribute__((always_inline, optimize("fp-contract=fast"))) void
+static inline __attribute__((always_inline)) GV_CONTRACT void
 gv_panel(float *y, const float *x, const float *p, int K, const int V)
 {
     const int PH = 8 / V, P = V * GV_W;
@@ -304,9 +312,8 @@ gv_panel(float *y, const float *x, const float *p, int K, const int V)
     }
 }
 
-__attribute__((optimize("fp-contract=fast"))) static void KFN(gemv)(float *y, const float *x,
-                                                                    const float *w, int K, int N,
-                                                                    int V, int reverse)
+GV_CONTRACT static void KFN(gemv)(float *y, const float *x, const float *w, int K, int N,
+                                  int V, int reverse)
 {
     const int P = V * GV_W, np = N / P;
     for (int i = 0; i < np; i++) {
