@@ -7,10 +7,12 @@
 #include "test.h"
 
 #include "layers/layers.h"
+#include "layers/share.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void run(rnn_cell cell, int reverse, int var)
 {
@@ -256,11 +258,64 @@ static void test_lookup_matches_gather(void)
                 }
 }
 
+/* The sharing of a time loop's rows (share.h): with one thread of three
+ * slowed down, the others take its rows while it runs. Every (step, row)
+ * runs exactly once, each row's steps in order, and rows changed hands
+ * (a run where no hand-over happened is repeated, at most 5 times). */
+static void test_share_rows(void)
+{
+    enum { T = 40, B = 24 };
+    int moved = 0;
+    for (int attempt = 0; attempt < 5 && !moved; attempt++) {
+        static atomic_int runs[T][B];
+        static int owner[T][B], next_step[B];
+        memset(runs, 0, sizeof runs);
+        memset(next_step, 0, sizeof next_step);
+        int order_ok = 1;
+        rnn__share sh;
+        rnn__share_init(&sh, T);
+#pragma omp parallel num_threads(3) reduction(&& : order_ok)
+        {
+            const int tid = RNN__TID(), nth = RNN__NTH();
+            int lo, hi;
+            rnn__split(B, nth, tid, 1, &lo, &hi);
+            for (int k = 0; rnn__share_next(&sh, tid, nth, &lo, &hi, &k); k++) {
+                if (tid == 0) { /* the slow thread: 200 us a step */
+                    struct timespec ts = {0, 200000};
+                    nanosleep(&ts, NULL);
+                }
+                for (int b = lo; b < hi; b++) {
+                    atomic_fetch_add(&runs[k][b], 1);
+                    owner[k][b] = tid;
+                    order_ok = order_ok && next_step[b] == k;
+                    next_step[b] = k + 1;
+                }
+            }
+        }
+        CHECK(order_ok);
+        for (int k = 0; k < T; k++)
+            for (int b = 0; b < B; b++)
+                CHECK_MSG(atomic_load(&runs[k][b]) == 1, "step %d row %d ran %d times", k, b,
+                          atomic_load(&runs[k][b]));
+        for (int b = 0; b < B; b++)
+            CHECK(next_step[b] == T);
+#ifdef _OPENMP
+        for (int b = 0; b < B; b++)
+            for (int k = 1; k < T; k++)
+                moved |= owner[k][b] != owner[0][b];
+#else
+        moved = 1; /* one thread: nothing to share */
+#endif
+    }
+    CHECK_MSG(moved, "no rows changed hands in 5 runs with one thread 200 us a step slower");
+}
+
 void suite_layers(void);
 void suite_layers(void)
 {
     RUN(test_float_matches_double);
     RUN(test_single_step);
+    RUN(test_share_rows);
     RUN(test_threads_bitwise);
     RUN(test_lookup_matches_gather);
 }

@@ -5,6 +5,7 @@
  */
 #include "layers/kernels.h"
 #include "layers/layers.h"
+#include "layers/share.h"
 
 #include <math.h>
 #include <string.h>

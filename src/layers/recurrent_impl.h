@@ -42,7 +42,9 @@
 
 /* Threads (OpenMP): the rows of a batch are independent through the whole
  * recurrence, so each thread runs the time loop for its own slice of the
- * batch with no synchronisation per step. The hoisted GEMMs are split by
+ * batch with no synchronisation per step; a thread done with its slice
+ * takes half the rows left to a slower one (share.h: cores of unequal speed
+ * otherwise leave the faster one waiting). The hoisted GEMMs are split by
  * output columns (input projection) or rows (weight gradients, dX). Every
  * output element is computed by the same arithmetic in the same order
  * whatever the split, so results are identical for any thread count. */
@@ -73,6 +75,8 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
     (void)pack;
     /* W_hh^T packed once for the per-step products of every thread */
     RECUR_PACK(pack, 1, H, GH, w_hh, H);
+    rnn__share sh;
+    rnn__share_init(&sh, T);
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -119,9 +123,11 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
         }
 #pragma omp barrier
 
-        const int Bs = b_hi - b_lo;
-        for (int s = 0; s < T && Bs > 0; s++) {
-            const int t = reverse ? T - 1 - s : s;
+        /* the time loop over this thread's rows lo..hi-1, which change when
+         * a thread that has finished takes some (share.h) */
+        int lo = b_lo, hi = b_hi;
+        for (int k = 0; rnn__share_next(&sh, tid, nth, &lo, &hi, &k); k++) {
+            const int t = reverse ? T - 1 - k : k, Bs = hi - lo;
             const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
             const size_t next = reverse ? (size_t)t : (size_t)t + 1;
             const REAL *hp = hbuf + prev * BH;
@@ -133,15 +139,15 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
              * costs no extra trip to memory; GRU's b_hn excepted (the reset
              * gate multiplies it) */
             if (!ids)
-                KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g + (size_t)b_lo * GH, b_ih, b_hh);
+                KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g + (size_t)lo * GH, b_ih, b_hh);
             if (gru)
-                RECUR_GEMM(Bs, GH, H, hp + (size_t)b_lo * H, H, w_hh, H, 1, pack, 0,
-                           scratch + (size_t)b_lo * GH, GH);
+                RECUR_GEMM(Bs, GH, H, hp + (size_t)lo * H, H, w_hh, H, 1, pack, 0,
+                           scratch + (size_t)lo * GH, GH);
             else
-                RECUR_GEMM(Bs, GH, H, hp + (size_t)b_lo * H, H, w_hh, H, 1, pack, 1,
-                           g + (size_t)b_lo * GH, GH);
+                RECUR_GEMM(Bs, GH, H, hp + (size_t)lo * H, H, w_hh, H, 1, pack, 1,
+                           g + (size_t)lo * GH, GH);
 
-            for (int b = b_lo; b < b_hi; b++) {
+            for (int b = lo; b < hi; b++) {
                 REAL *gb = g + (size_t)b * GH;
                 const REAL *hpb = hp + (size_t)b * H;
                 REAL *hob = ho + (size_t)b * H;
@@ -206,6 +212,8 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
     (void)pack;
     /* W_hh packed once for the per-step products dh_prev = dG[t] W_hh */
     RECUR_PACK(pack, 0, GH, H, w_hh, H);
+    rnn__share sh;
+    rnn__share_init(&sh, T);
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -224,15 +232,17 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                 memset(dc + r_lo, 0, sizeof(REAL) * r_n);
         }
 
-        const int Bs = b_hi - b_lo;
-        for (int s = T - 1; s >= 0 && Bs > 0; s--) {
+        /* the reverse time loop over rows lo..hi-1, shared as the forward's */
+        int lo = b_lo, hi = b_hi;
+        for (int k = 0; rnn__share_next(&sh, tid, nth, &lo, &hi, &k); k++) {
+            const int s = T - 1 - k, Bs = hi - lo;
             const int t = reverse ? T - 1 - s : s;
             const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
             const size_t next = reverse ? (size_t)t : (size_t)t + 1;
             REAL *g = dG + (size_t)t * B * GH;
 
             double flow = 0;
-            for (int b = b_lo; b < b_hi; b++) {
+            for (int b = lo; b < hi; b++) {
                 REAL *gb = g + (size_t)b * GH;
                 REAL *dhb = dh + (size_t)b * H;
                 if (!RNN__ACTIVE(lengths, t, b)) {
@@ -263,14 +273,15 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
             /* dh now holds what reaches h_prev directly (0 for RNN/LSTM, z*dh
              * for GRU, the carried gradient on inactive rows); add the path
              * through the recurrent weights. Inactive rows of g are zero. */
-            RECUR_GEMM(Bs, H, GH, g + (size_t)b_lo * GH, GH, w_hh, H, 0, pack, 1,
-                       dh + (size_t)b_lo * H, H);
+            RECUR_GEMM(Bs, H, GH, g + (size_t)lo * GH, GH, w_hh, H, 0, pack, 1,
+                       dh + (size_t)lo * H, H);
         }
+#pragma omp barrier
+        /* after the barrier: the last steps of a row may have run elsewhere */
         if (dh0)
             memcpy(dh0 + r_lo, dh + r_lo, sizeof(REAL) * r_n);
         if (dc0 && lstm)
             memcpy(dc0 + r_lo, dc + r_lo, sizeof(REAL) * r_n);
-#pragma omp barrier
 
         /* The big GEMMs over all T*B rows: gate rows of the weight
          * gradients, and this thread's rows of dX. With an even thread count
