@@ -7,12 +7,16 @@
 #   make install PREFIX=/usr/local
 #   make bench            speed against PyTorch in the same run (docs/performance.md)
 #   make GEMM=blas        OpenBLAS for the GEMMs instead of our kernels (build/gemmblas)
+#   make GEMM=onednn      oneDNN's dnnl_sgemm instead (build/gemmonednn)
+#   make GEMM=libxsmm     libxsmm's JIT kernels where it has one (build/gemmlibxsmm)
 #   make bench-gemm       SGEMM benchmark of every backend: build/bench/gemm_bench
+#   make bench-backends   training, forward and streaming on each GEMM backend build
 #
 # Default (GEMM=own): our AVX-512 / AVX2 / portable GEMM and pointwise
 # kernels, chosen at run time; nothing but a C compiler, make and libgomp.
-# GEMM=blas finds OpenBLAS with tools/configure.sh (installing
-# libopenblas-dev with apt-get when we are root).
+# The other backends are found by tools/configure.sh, which installs the
+# Debian package (libopenblas-dev, libdnnl-dev, libxsmm-dev) with apt-get
+# when it is missing and we are root.
 
 # No built-in implicit rules: they would try to "remake" the .d files.
 MAKEFLAGS += --no-builtin-rules
@@ -27,26 +31,36 @@ PYTHON ?= /usr/bin/python3
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-else ifeq ($(GEMM),blas)
-BUILD ?= build/gemmblas
-else
+else ifeq ($(GEMM),own)
 BUILD ?= build
+else
+BUILD ?= build/gemm$(GEMM)
 endif
 
-ifeq ($(GEMM),blas)
+# GEMM=blas|onednn|libxsmm: the library's name for tools/configure.sh and
+# the define that makes it gemm.c's default path
+GEMM_LIB_blas := openblas
+GEMM_LIB_onednn := onednn
+GEMM_LIB_libxsmm := libxsmm
+GEMM_DEFAULT_blas := -DRNN_GEMM_BLAS
+GEMM_DEFAULT_onednn := -DRNN_GEMM_DNNL
+GEMM_DEFAULT_libxsmm := -DRNN_GEMM_XSMM
+ifeq ($(GEMM),own)
+CONFIG :=
+else ifneq ($(GEMM_LIB_$(GEMM)),)
 CONFIG := $(BUILD)/config.mk
 -include $(CONFIG)
 else
-CONFIG :=
+$(error GEMM=$(GEMM): expected own, blas, onednn or libxsmm)
 endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
 CFLAGS ?= -O2 -g
 OPENMP ?= -fopenmp
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(OPENMP) \
-	-fPIC -fvisibility=hidden -Iinclude -Isrc $(BLAS_CFLAGS) $(SANFLAGS)
+	-fPIC -fvisibility=hidden -Iinclude -Isrc $(GEMM_LIB_CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) $(OPENMP)
-LIBS := $(BLAS_LIBS) -lm
+LIBS := $(GEMM_LIB_LIBS) -lm
 
 LIB_SRC := $(filter-out src/layers/kernels_isa.c,$(wildcard src/core/*.c src/layers/*.c src/model/*.c src/io/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -62,15 +76,16 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all test test-torch install uninstall clean examples fixtures demo bench-gemm bench
+.PHONY: bench-backends
 .PHONY: fuzz fuzz-targets memcheck
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/librnn.a $(BUILD)/librnn.so $(BUILD)/rnn examples
 
-ifeq ($(GEMM),blas)
+ifneq ($(CONFIG),)
 $(CONFIG): tools/configure.sh
 	@mkdir -p $(@D)
-	@sh tools/configure.sh $@ openblas $(CC)
+	@sh tools/configure.sh $@ $(GEMM_LIB_$(GEMM)) $(CC)
 endif
 
 $(BUILD)/obj/%.o: %.c $(CONFIG)
@@ -90,9 +105,7 @@ ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
 $(BUILD)/obj/src/core/gemm_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
 $(BUILD)/obj/src/core/gemm_avx2.o: ALL_CFLAGS += -mavx2 -mfma
 endif
-ifeq ($(GEMM),blas)
-$(BUILD)/obj/src/core/gemm.o: ALL_CFLAGS += -DRNN_GEMM_BLAS
-endif
+$(BUILD)/obj/src/core/gemm.o: ALL_CFLAGS += $(GEMM_DEFAULT_$(GEMM))
 
 $(BUILD)/librnn.a: $(LIB_OBJ)
 	@rm -f $@
@@ -122,7 +135,7 @@ BENCH_LIBS := $(if $(BENCH_XSMM),-lxsmm -lxsmmnoblas -ldl,) $(if $(BENCH_DNNL),-
 # OpenBLAS for comparison only, when its headers are installed
 OPENBLAS_INC := /usr/include/$(shell $(CC) -print-multiarch)/openblas-pthread
 OPENBLAS_LIB := /usr/lib/$(shell $(CC) -print-multiarch)/openblas-pthread
-BENCH_BLAS := $(if $(BLAS_LIBS),,$(if $(wildcard $(OPENBLAS_INC)/cblas.h),-DRNN_HAVE_CBLAS -I$(OPENBLAS_INC),))
+BENCH_BLAS := $(if $(filter -DRNN_HAVE_CBLAS,$(GEMM_LIB_CFLAGS)),,$(if $(wildcard $(OPENBLAS_INC)/cblas.h),-DRNN_HAVE_CBLAS -I$(OPENBLAS_INC),))
 comma := ,
 BENCH_BLAS_LIBS := $(if $(BENCH_BLAS),-L$(OPENBLAS_LIB) -Wl$(comma)-rpath$(comma)$(OPENBLAS_LIB) -lopenblas,)
 bench-gemm: $(BUILD)/bench/gemm_bench
@@ -139,6 +152,13 @@ test: all $(BUILD)/tests/unit
 # Speed against PyTorch in the same run (needs python3-torch); see docs/performance.md.
 bench: all
 	$(PYTHON) bench/run.py --rnn $(BUILD)/rnn --out $(BUILD)/bench $(BENCH_ARGS)
+
+# The same cases on every GEMM backend (each build installs its library).
+bench-backends: all
+	$(MAKE) GEMM=blas all
+	$(MAKE) GEMM=onednn all
+	$(MAKE) GEMM=libxsmm all
+	$(PYTHON) bench/backends.py $(BENCH_ARGS)
 
 test-torch: all
 	$(PYTHON) tools/torch_crosscheck.py --rnn $(BUILD)/rnn --cases 120

@@ -26,10 +26,11 @@ for i in $(seq 1 200); do echo "line $((i % 13)): the rain in spain stays mainly
 small=(--hidden 12 --layers 1 --embed 6 --seq-len 10 --batch 4 --quiet)
 
 # ---- determinism: same seed and settings -> the same bytes -------------------
-# Any thread count gives the same bytes on our own GEMM; with OpenBLAS
-# (make GEMM=blas) only the same thread count does (docs/reliability.md).
+# Any thread count gives the same bytes on our own GEMM; with a library's
+# (make GEMM=blas|onednn|libxsmm) only the same thread count does
+# (docs/reliability.md).
 second=2
-"$rnn" --version | grep -q '^gemm: openblas' && second=1
+"$rnn" --version | grep -Eq '^gemm: (openblas|onednn|libxsmm)' && second=1
 for k in 1 2; do
     threads=$([ $k -eq 1 ] && echo 1 || echo $second)
     "$rnn" train "$TMP/text.txt" --out "$TMP/det$k" --max-steps 24 --eval-every 8 --dropout 0.2 \

@@ -1,6 +1,7 @@
 /*
- * test_gemm.c -- every SGEMM path this machine has (avx512, avx2, portable,
- * openblas; forced one after the other with RNN_GEMM) against a
+ * test_gemm.c -- every SGEMM path this machine and build have (avx512, avx2,
+ * portable, and openblas, onednn or libxsmm when linked; forced one after
+ * the other with RNN_GEMM) against a
  * double-precision reference: all transpose cases, every size 1..67 in each
  * dimension, large blocked sizes, padded leading dimensions, alpha/beta
  * combinations (beta = 0 over NaN), the packed-B API for the recurrent
@@ -31,13 +32,16 @@
 typedef struct {
     const char *env;  /* RNN_GEMM value */
     const char *name; /* rnn__gemm_backend() when it is honoured */
+    int bitwise;      /* our kernels: the same sums whatever the call's shape */
 } path;
 
 static const path paths[] = {
-    {"avx512", "avx512"},
-    {"avx2", "avx2"},
-    {"portable", "portable"},
-    {"blas", "openblas"},
+    {"avx512", "avx512", 1},
+    {"avx2", "avx2", 1},
+    {"portable", "portable", 1},
+    {"blas", "openblas", 0},
+    {"onednn", "onednn", 0},
+    {"libxsmm", "libxsmm", 0},
 };
 #define NPATHS (int)(sizeof paths / sizeof paths[0])
 
@@ -396,7 +400,7 @@ static void test_gemm_row_split(void)
     static const int cuts[] = {1, 2, 3, 13, 64, 65, 1, 40}; /* then the rest */
     static const int shapes[][3] = {{240, 200, 600}, {240, 37, 300}, {240, 130, 64}};
     for (int p = 0; p < NPATHS; p++) {
-        if (strcmp(paths[p].name, "openblas") == 0 || !use_path(p))
+        if (!paths[p].bitwise || !use_path(p))
             continue;
         rnn__rng r;
         rnn__rng_seed(&r, 500 + (uint64_t)p);
@@ -448,8 +452,10 @@ static void test_gemm_backend_names(void)
 {
     unsetenv("RNN_GEMM");
     const char *def = rnn__gemm_backend();
-    CHECK(strcmp(def, "avx512") == 0 || strcmp(def, "avx2") == 0 ||
-          strcmp(def, "portable") == 0 || strcmp(def, "openblas") == 0);
+    int known = 0;
+    for (int p = 0; p < NPATHS; p++)
+        known |= strcmp(def, paths[p].name) == 0;
+    CHECK(known);
     setenv("RNN_GEMM", "no-such-kernel", 1);
     CHECK(strcmp(rnn__gemm_backend(), def) == 0);
     setenv("RNN_GEMM", "portable", 1);
@@ -459,6 +465,9 @@ static void test_gemm_backend_names(void)
     for (int p = 0; p < NPATHS; p++)
         if (use_path(p)) {
             printf("  gemm path available: %s\n", paths[p].name);
+            /* rnn__gemm_bitwise names our kernels, not the libraries */
+            CHECK_MSG(rnn__gemm_bitwise() == paths[p].bitwise, "%s: rnn__gemm_bitwise() = %d",
+                      paths[p].name, rnn__gemm_bitwise());
             n++;
         }
     unsetenv("RNN_GEMM");

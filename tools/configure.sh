@@ -1,73 +1,102 @@
 #!/bin/sh
-# configure.sh OUT BLAS CC -- writes the build configuration (a makefile
-# fragment) to OUT. Called by the Makefile; not meant to be run by hand.
+# configure.sh OUT BACKEND CC -- writes the build configuration of a GEMM
+# backend other than our own kernels (a makefile fragment) to OUT. Called by
+# the Makefile for `make GEMM=blas|onednn|libxsmm`; not meant to be run by hand.
 #
-# BLAS=auto: use OpenBLAS if its CBLAS header and library link; if not, and we
-#            are root on a Debian-like system, install libopenblas-dev with
-#            apt-get and try again; otherwise fall back to the portable GEMM.
-# BLAS=openblas: the same, but fail instead of falling back.
-# BLAS=none: the portable GEMM (no dependency at all).
+# BACKEND: openblas (libopenblas-dev), onednn (libdnnl-dev: dnnl_sgemm) or
+# libxsmm (libxsmm-dev). If its header and library do not compile and link a
+# test program, and we are root on a Debian-like system, the Debian package is
+# installed with apt-get and the test tried again; failing that, configure
+# fails (exit 1) with a one-line message naming the package.
 set -u
 out=$1
-blas=${2:-auto}
+backend=$2
 cc=${3:-cc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 multiarch=$($cc -print-multiarch 2>/dev/null || true)
-ob_inc=
-ob_lib=
-for d in "/usr/include/$multiarch/openblas-pthread" "/usr/include/openblas" "/usr/include/$multiarch" /usr/include; do
-    if [ -f "$d/cblas.h" ]; then ob_inc=$d; break; fi
-done
-for d in "/usr/lib/$multiarch/openblas-pthread" "/usr/lib/$multiarch" /usr/lib64 /usr/lib; do
-    if [ -e "$d/libopenblas.so" ] || [ -e "$d/libopenblas.a" ]; then ob_lib=$d; break; fi
-done
 
-try_openblas() {
+# first directory of the list holding file $1
+find_dir() {
+    f=$1
+    shift
+    for d in "$@"; do
+        if [ -e "$d/$f" ]; then echo "$d"; return 0; fi
+    done
+    return 1
+}
+
+case $backend in
+openblas)
+    pkg=libopenblas-dev
+    inc=$(find_dir cblas.h "/usr/include/$multiarch/openblas-pthread" /usr/include/openblas "/usr/include/$multiarch" /usr/include || true)
+    lib=$(find_dir libopenblas.so "/usr/lib/$multiarch/openblas-pthread" "/usr/lib/$multiarch" /usr/lib64 /usr/lib ||
+          find_dir libopenblas.a "/usr/lib/$multiarch/openblas-pthread" "/usr/lib/$multiarch" /usr/lib64 /usr/lib || true)
+    cflags="-DRNN_HAVE_CBLAS -I$inc"
+    libs="-L$lib -Wl,-rpath,$lib -lopenblas"
     cat > "$tmp/t.c" <<'C'
 #include <cblas.h>
 int main(void) { float a = 1, b = 2, c = 0;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1);
   openblas_set_num_threads(1); return c == 2.0f ? 0 : 1; }
 C
-    [ -n "$ob_inc" ] && [ -n "$ob_lib" ] &&
-        $cc -I"$ob_inc" "$tmp/t.c" -L"$ob_lib" -Wl,-rpath,"$ob_lib" -lopenblas -o "$tmp/t" >/dev/null 2>&1 &&
-        "$tmp/t"
+    ;;
+onednn)
+    pkg=libdnnl-dev
+    inc=$(find_dir dnnl.h /usr/include /usr/local/include || true)
+    lib=ok
+    cflags="-DRNN_HAVE_DNNL"
+    libs="-ldnnl"
+    cat > "$tmp/t.c" <<'C'
+#include <dnnl.h>
+int main(void) { float a = 1, b = 2, c = 0;
+  return dnnl_sgemm('N', 'N', 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1) == dnnl_success && c == 2.0f ? 0 : 1; }
+C
+    ;;
+libxsmm)
+    pkg=libxsmm-dev
+    inc=$(find_dir libxsmm.h /usr/include /usr/local/include || true)
+    lib=ok
+    cflags="-DRNN_HAVE_XSMM"
+    # JIT kernels only: products it has none for run on our kernels (gemm.c)
+    libs="-lxsmm -lxsmmnoblas -ldl -lpthread"
+    cat > "$tmp/t.c" <<'C'
+#include <libxsmm.h>
+int main(void) { float a = 1, b = 2, c = 0, al = 1, be = 0; libxsmm_blasint one = 1;
+  libxsmm_smmfunction k = libxsmm_smmdispatch(1, 1, 1, &one, &one, &one, &al, &be, NULL, NULL);
+  if (!k) return 1;
+  k(&b, &a, &c); return c == 2.0f ? 0 : 1; }
+C
+    ;;
+*)
+    echo "configure: unknown GEMM backend '$backend'; expected openblas, onednn or libxsmm" >&2
+    exit 1
+    ;;
+esac
+
+try() {
+    [ -n "$inc" ] && [ -n "$lib" ] &&
+        $cc $cflags "$tmp/t.c" $libs -lm -o "$tmp/t" >/dev/null 2>&1 && "$tmp/t"
 }
 
-found=no
-if [ "$blas" != none ]; then
-    if try_openblas; then
-        found=yes
-    elif [ -z "${RNN_CONFIGURE_RETRY:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "configure: OpenBLAS not found; installing libopenblas-dev with apt-get" >&2
-        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas-dev >&2; then
-            apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas-dev >&2
+if ! try; then
+    if [ -z "${RNN_CONFIGURE_RETRY:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "configure: $backend not found; installing $pkg with apt-get" >&2
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2; then
+            apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2
         fi
         # look again: the paths exist now
         RNN_CONFIGURE_RETRY=1 exec sh "$0" "$@"
     fi
+    echo "configure: GEMM backend $backend ($pkg) cannot be found or installed" >&2
+    exit 1
 fi
 
-if [ "$found" = yes ]; then
-    {
-        echo "# generated by tools/configure.sh; delete to reconfigure"
-        echo "BLAS_NAME := openblas"
-        echo "BLAS_CFLAGS := -DRNN_HAVE_CBLAS -I$ob_inc"
-        echo "BLAS_LIBS := -L$ob_lib -Wl,-rpath,$ob_lib -lopenblas"
-    } > "$out"
-    echo "configure: using OpenBLAS ($ob_lib)" >&2
-else
-    if [ "$blas" = openblas ]; then
-        echo "configure: BLAS=openblas but OpenBLAS (libopenblas-dev) cannot be found or installed" >&2
-        exit 1
-    fi
-    [ "$blas" = none ] || echo "configure: OpenBLAS not available; using the portable GEMM (slower). Install libopenblas-dev for speed." >&2
-    {
-        echo "# generated by tools/configure.sh; delete to reconfigure"
-        echo "BLAS_NAME := portable"
-        echo "BLAS_CFLAGS :="
-        echo "BLAS_LIBS :="
-    } > "$out"
-fi
+{
+    echo "# generated by tools/configure.sh; delete to reconfigure"
+    echo "GEMM_LIB_NAME := $backend"
+    echo "GEMM_LIB_CFLAGS := $cflags"
+    echo "GEMM_LIB_LIBS := $libs"
+} > "$out"
+echo "configure: GEMM backend $backend${lib:+ ($libs)}" >&2

@@ -20,12 +20,12 @@ static int one_of(const char *v, const char *const *names)
 
 int cli_check_env(void)
 {
-    static const char *const gemm[] = {"avx512", "avx2", "portable", "blas", "openblas", NULL};
+    static const char *const gemm[] = {"avx512", "avx2", "portable", "blas", "openblas", "onednn", "dnnl", "libxsmm", "xsmm", NULL};
     static const char *const kernels[] = {"avx512", "avx2", "portable", NULL};
     const char *g = getenv("RNN_GEMM"), *k = getenv("RNN_KERNELS");
     if (g && *g && !one_of(g, gemm))
         return cli_error(NULL, CLI_EXIT_INPUT,
-                         "environment: RNN_GEMM=%.40s: expected avx512, avx2, portable or blas (also: openblas)", g);
+                         "environment: RNN_GEMM=%.40s: expected avx512, avx2, portable, blas, onednn or libxsmm", g);
     if (k && *k && !one_of(k, kernels))
         return cli_error(NULL, CLI_EXIT_INPUT,
                          "environment: RNN_KERNELS=%.40s: expected avx512, avx2 or portable", k);

@@ -75,8 +75,9 @@ double rnn__rng_normal(rnn__rng *r);
  *
  * Runs on our own kernels (core/gemm.c explains the choice): AVX-512 or
  * AVX2+FMA micro-kernels picked at run time from the CPU's features, a
- * portable C kernel elsewhere; OpenBLAS when built with `make GEMM=blas`.
- * RNN_GEMM=avx512|avx2|portable|blas in the environment forces a path
+ * portable C kernel elsewhere; OpenBLAS, oneDNN or libxsmm when built with
+ * `make GEMM=blas|onednn|libxsmm`.
+ * RNN_GEMM=avx512|avx2|portable|blas|onednn|libxsmm in the environment forces a path
  * (read at each call). Thread-safe and reentrant (no global state; callers
  * may run it concurrently on disjoint C). Single-threaded per call.
  * Memory: skinny products (M <= 64 with AVX-512/AVX2, M <= 16 portable)
@@ -99,9 +100,13 @@ void rnn__dgemm_portable(int trans_a, int trans_b, int M, int N, int K,
                          double alpha, const double *A, int lda,
                          const double *B, int ldb, double beta, double *C,
                          int ldc);
-/* The path rnn__sgemm takes now: "avx512", "avx2", "portable" or
- * "openblas" (depends on RNN_GEMM, see above). */
+/* The path rnn__sgemm takes now: "avx512", "avx2", "portable", "openblas",
+ * "onednn" or "libxsmm" (depends on RNN_GEMM, see above). */
 const char *rnn__gemm_backend(void);
+/* 1 when that path is one of our kernels, which compute every element of a
+ * product by the same sums whatever the shape of the call (so results do
+ * not depend on how the threads split the products); 0 for the libraries. */
+int rnn__gemm_bitwise(void);
 
 /* Products with a pre-packed B, for the recurrent weights: pack once per
  * sequence, multiply at every time step. No allocation, thread-safe, any

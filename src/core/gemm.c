@@ -9,20 +9,38 @@
  *   avx512    AVX-512 F/BW/VL/DQ + FMA (Skylake-X, Zen 4, Zen 5, ...)
  *   avx2      AVX2 + FMA (Haswell, Zen 1-3, ...)
  *   portable  plain C, any CPU
- *   openblas  cblas_sgemm: the default when built with `make GEMM=blas`,
- *             else only on request (below)
  *
- * The environment variable RNN_GEMM=avx512|avx2|portable|blas forces a path
- * (for benchmarks and tests); a request the machine cannot honour (avx512 on
- * an AVX2 CPU, blas in a build without it) falls back to the best available.
+ * A build may link one other library and make it the default
+ * (docs/performance.md compares them all):
+ *
+ *   openblas  `make GEMM=blas`: cblas_sgemm
+ *   onednn    `make GEMM=onednn`: oneDNN's dnnl_sgemm (its own JIT kernels)
+ *   libxsmm   `make GEMM=libxsmm`: libxsmm's JIT kernels for every product
+ *             it has one for (no transposed B, alpha 1, beta 0 or 1, within
+ *             its size limits); our kernels for the rest
+ *
+ * Only our kernels compute each element of a product by the same sums
+ * whatever the shape of the call (rnn__gemm_bitwise), the basis of results
+ * that do not depend on the thread count.
+ *
+ * The environment variable RNN_GEMM=avx512|avx2|portable|blas|onednn|libxsmm
+ * forces a path (for benchmarks and tests); a request the machine cannot
+ * honour (avx512 on an AVX2 CPU, a library the build does not link) falls
+ * back to the best of our kernels.
  * It is read with getenv at every rnn__sgemm call (tens of nanoseconds, next
  * to products of microseconds or more) -- nothing is cached, there is no
  * global state -- and by rnn__sgemm_pack_b, which records its choice in the
  * packed buffer, so that rnn__sgemm_packed (the per-time-step product) never
  * looks at the environment.
  *
- * Double precision (gradient checks only) uses cblas_dgemm when built with a
- * BLAS, else the simple loops below.
+ * The libraries run single-threaded in every call: the library's threads
+ * split the products themselves (OpenBLAS: the command sets its thread
+ * count to 1; oneDNN, built on OpenMP, is called inside a one-thread
+ * region whose thread count is set to 1, unless it is already inside an
+ * active parallel region, where it runs sequentially anyway).
+ *
+ * Double precision (gradient checks only) uses cblas_dgemm when built with
+ * OpenBLAS, else the simple loops below.
  */
 #include "core/core.h"
 #include "core/gemm_internal.h"
@@ -34,10 +52,41 @@
 #ifdef RNN_HAVE_CBLAS
 #include <cblas.h>
 #endif
+#ifdef RNN_HAVE_DNNL
+#include <dnnl.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#endif
+#ifdef RNN_HAVE_XSMM
+#include <libxsmm.h>
+#endif
 
-enum { K_PORTABLE, K_AVX2, K_AVX512, K_BLAS };
+/* our kernels first, in order of preference; then the libraries */
+enum { K_PORTABLE, K_AVX2, K_AVX512, K_BLAS, K_DNNL, K_XSMM };
 static const char *const kind_names[] = {"portable", "avx2", "avx512",
-                                         "openblas"};
+                                         "openblas", "onednn", "libxsmm"};
+
+/* the kinds this build links */
+static int have_kind(int kind)
+{
+    switch (kind) {
+#ifdef RNN_HAVE_CBLAS
+    case K_BLAS:
+        return 1;
+#endif
+#ifdef RNN_HAVE_DNNL
+    case K_DNNL:
+        return 1;
+#endif
+#ifdef RNN_HAVE_XSMM
+    case K_XSMM:
+        return 1;
+#endif
+    default:
+        return kind <= K_AVX512;
+    }
+}
 
 /* The best of our kernels this CPU runs. */
 static int cpu_kind(void)
@@ -64,19 +113,30 @@ static int gemm_kind(void)
             return best < K_AVX2 ? best : K_AVX2;
         if (strcmp(e, "avx512") == 0)
             return best;
-        if (strcmp(e, "blas") == 0 || strcmp(e, "openblas") == 0) {
-#ifdef RNN_HAVE_CBLAS
-            return K_BLAS;
-#else
-            return best;
-#endif
-        }
+        int lib = -1;
+        if (strcmp(e, "blas") == 0 || strcmp(e, "openblas") == 0)
+            lib = K_BLAS;
+        else if (strcmp(e, "onednn") == 0 || strcmp(e, "dnnl") == 0)
+            lib = K_DNNL;
+        else if (strcmp(e, "libxsmm") == 0 || strcmp(e, "xsmm") == 0)
+            lib = K_XSMM;
+        if (lib >= 0)
+            return have_kind(lib) ? lib : best;
     }
 #if defined(RNN_HAVE_CBLAS) && defined(RNN_GEMM_BLAS)
     return K_BLAS;
+#elif defined(RNN_HAVE_DNNL) && defined(RNN_GEMM_DNNL)
+    return K_DNNL;
+#elif defined(RNN_HAVE_XSMM) && defined(RNN_GEMM_XSMM)
+    return K_XSMM;
 #else
     return best;
 #endif
+}
+
+int rnn__gemm_bitwise(void)
+{
+    return gemm_kind() <= K_AVX512;
 }
 
 const char *rnn__gemm_backend(void)
@@ -97,6 +157,55 @@ static void scale_c(int M, int N, float beta, float *C, int ldc)
     }
 }
 
+#ifdef RNN_HAVE_DNNL
+/* dnnl_sgemm on this thread alone: oneDNN (OpenMP runtime) would start
+ * omp_get_max_threads() threads when called outside an active parallel
+ * region. The thread count set inside the one-thread region is that
+ * region's own (no state outside it changes). Returns 0 on success. */
+static int dnnl_one_thread(int ta, int tb, int M, int N, int K, float alpha,
+                           const float *A, int lda, const float *B, int ldb,
+                           float beta, float *C, int ldc)
+{
+    int ok = 0;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) {
+#pragma omp parallel num_threads(1)
+        {
+            omp_set_num_threads(1);
+            ok = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A,
+                            lda, B, ldb, beta, C, ldc) == dnnl_success;
+        }
+        return !ok;
+    }
+#endif
+    ok = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B,
+                    ldb, beta, C, ldc) == dnnl_success;
+    return !ok;
+}
+#endif
+
+#ifdef RNN_HAVE_XSMM
+/* libxsmm's JIT kernel for this product, if it has one; returns 0 when it
+ * ran. libxsmm is column-major: C^T = op(B)^T op(A)^T, so our B is its A.
+ * It keeps its kernels in its own registry (thread-safe). */
+static int xsmm_try(int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc)
+{
+    if (alpha != 1.0f || (beta != 0.0f && beta != 1.0f))
+        return 1;
+    const int flags = (tb ? LIBXSMM_GEMM_FLAG_TRANS_A : 0) |
+                      (ta ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
+    const libxsmm_blasint la = ldb, lb = lda, lc = ldc;
+    libxsmm_smmfunction k = libxsmm_smmdispatch(N, M, K, &la, &lb, &lc, &alpha,
+                                                &beta, &flags, NULL);
+    if (!k)
+        return 1;
+    k(B, A, C);
+    return 0;
+}
+#endif
+
 static void sgemm_kind(int kind, int ta, int tb, int M, int N, int K,
                        float alpha, const float *A, int lda, const float *B,
                        int ldb, float beta, float *C, int ldc)
@@ -113,6 +222,20 @@ static void sgemm_kind(int kind, int ta, int tb, int M, int N, int K,
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                     tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
                     ldb, beta, C, ldc);
+        return;
+#endif
+#ifdef RNN_HAVE_DNNL
+    case K_DNNL:
+        if (dnnl_one_thread(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+            return;
+        /* oneDNN failed (out of memory): our kernels, correct and never failing */
+        sgemm_kind(cpu_kind(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+#endif
+#ifdef RNN_HAVE_XSMM
+    case K_XSMM:
+        if (xsmm_try(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != 0)
+            sgemm_kind(cpu_kind(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
 #endif
 #ifdef RNN__GEMM_X86
@@ -151,8 +274,8 @@ void rnn__sgemm_portable(int ta, int tb, int M, int N, int K, float alpha,
  * records who packed it: our kernels share one layout (16-column panels,
  * gemm_internal.h), so any of them can use a buffer packed by another, and
  * the product takes the kernel named there, or the best this CPU runs if
- * that is less; "openblas" packs op(B) as a plain row-major K x N matrix for
- * cblas_sgemm. K and N are recorded to catch a mismatched call. */
+ * that is less; the libraries ("openblas", "onednn", "libxsmm") take op(B)
+ * as a plain row-major K x N matrix. K and N are recorded to catch a mismatched call. */
 #define PACK_HDR 16
 #define PACK_MAGIC 0x504e4e52u /* "RNNP" */
 
@@ -179,6 +302,8 @@ void rnn__sgemm_pack_b(float *packed, int tb, int K, int N, const float *B,
     float *p = packed + PACK_HDR;
     switch (h.kind) {
     case K_BLAS:
+    case K_DNNL:
+    case K_XSMM:
         for (int k = 0; k < K; k++)
             for (int j = 0; j < N; j++)
                 p[(size_t)k * N + j] =
@@ -215,13 +340,21 @@ void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
     }
     const float *p = packed + PACK_HDR;
     int kind = (int)h.kind;
-    if (kind != K_BLAS && kind > cpu_kind())
+    if (kind <= K_AVX512 && kind > cpu_kind())
         kind = cpu_kind();
     switch (kind) {
 #ifdef RNN_HAVE_CBLAS
     case K_BLAS:
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha,
                     A, lda, p, N, beta, C, ldc);
+        return;
+#endif
+#if defined(RNN_HAVE_DNNL) || defined(RNN_HAVE_XSMM)
+    case K_DNNL:
+    case K_XSMM:
+        /* a plain row-major B: the library's own path (which falls back
+         * to our unpacked kernels) */
+        sgemm_kind(kind, 0, 0, M, N, K, alpha, A, lda, p, N, beta, C, ldc);
         return;
 #endif
 #ifdef RNN__GEMM_X86
