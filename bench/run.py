@@ -112,6 +112,21 @@ def main():
     peak["gflops"] = peak["gflops_best"]
     print(f"sgemm peak (2048^3, 1 thread, {peak['kernels']} kernels): {peak['gflops']:.1f} GFLOP/s "
           "(probed again at the end)", flush=True)
+    # the host as two threads see it (2-thread figures move with it): the
+    # cores' round trip and each core's in-cache sgemm rate alone and together
+    def host():
+        if (os.cpu_count() or 1) < 2:
+            return None
+        try:
+            h = run_json([a.rnn, "bench", "cores"])
+        except RuntimeError as e:  # e.g. CPUs 0 and 1 not both ours
+            print(f"host: not measured ({e})", flush=True)
+            return None
+        print(f"host: cores' round trip {h['roundtrip_ns']:.0f} ns; in-cache sgemm GFLOP/s per core "
+              f"alone {h['gflops_alone'][0]:.0f}/{h['gflops_alone'][1]:.0f}, together "
+              f"{h['gflops_together'][0]:.0f}/{h['gflops_together'][1]:.0f}", flush=True)
+        return h
+    hosts = [host()]
     cases = matrix(a.quick)
     runs = []  # runs[n][i]: the raw figures of case i in pass n
     for n in range(a.runs):
@@ -123,6 +138,7 @@ def main():
             raw.append(r)
             print(row_text(derive(dict(r))), flush=True)
         runs.append(raw)
+    hosts.append(host())
     again = probe()
     peak["gflops"] = max(peak["gflops"], again["gflops_best"])
     print(f"sgemm peak, the better of the two probes: {peak['gflops']:.1f} GFLOP/s", flush=True)
@@ -132,7 +148,8 @@ def main():
 
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.machine(),
             "cpus": os.cpu_count(), "env": env_note, "sgemm_peak_gflops": peak["gflops"],
-            "kernels": peak["kernels"], "seconds": round(time.time() - t_start), "runs": a.runs}
+            "kernels": peak["kernels"], "seconds": round(time.time() - t_start), "runs": a.runs,
+            "host": [h for h in hosts if h]}
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     md = markdown(results, meta)
@@ -221,7 +238,15 @@ def markdown(results, meta):
     passes = f", then the median of {meta['runs']} passes" if meta.get("runs", 1) > 1 else ""
     lines = [f"Run {meta['date']}, {meta['cpus']} CPUs, OPENBLAS_CORETYPE={meta['env']['OPENBLAS_CORETYPE']}, "
              f"our kernels: {meta['kernels']}, single-thread sgemm peak {meta['sgemm_peak_gflops']:.1f} "
-             f"GFLOP/s (shared, noisy machine; medians of repetitions{passes}).", "",
+             f"GFLOP/s (shared, noisy machine; medians of repetitions{passes})."]
+    if meta.get("host"):
+        hs = meta["host"]
+        lines[-1] += (" Host before/after: cores' round trip "
+                      + "/".join(f"{h['roundtrip_ns']:.0f}" for h in hs) + " ns; in-cache sgemm per core alone "
+                      + "; ".join(f"{h['gflops_alone'][0]:.0f}/{h['gflops_alone'][1]:.0f}" for h in hs)
+                      + ", together " + "; ".join(f"{h['gflops_together'][0]:.0f}/{h['gflops_together'][1]:.0f}"
+                                                  for h in hs) + " GFLOP/s (`rnn bench cores`).")
+    lines += ["",
              "| case | ours 1 thread | ours 2 threads | PyTorch 1 thread | PyTorch best (setting) | "
              "ours best / PyTorch best | 2T/1T | % of sgemm peak (1T) | peak RSS ours / PyTorch |",
              "|---|---|---|---|---|---|---|---|---|"]

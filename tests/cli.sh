@@ -44,6 +44,24 @@ cmp -s "$TMP/y.npy" "$TMP/y.keep" && ok "failed run keeps old output" \
 ls -a "$TMP" | grep -q '\.tmp' && bad "no temporary files left" "$(ls -a "$TMP")" \
     || ok "no temporary files left"
 
+# rnn bench: one JSON line per case, with the figures it names
+out=$("$rnn" bench gemm --size 64 --iters 3 2>&1) && echo "$out" | grep -qE '^\{"case": "gemm", .*"gflops": [0-9.]+[1-9]' \
+    && ok "bench gemm" || bad "bench gemm" "$out"
+out=$("$rnn" bench stream --cell gru --input 8 --hidden 8 --steps 2 2>&1) \
+    && echo "$out" | grep -qE '"case": "stream".*"us_per_step": [0-9.]*[1-9]' && ok "bench stream" || bad "bench stream" "$out"
+# bench cores pins threads to CPUs 0 and 1: run it where both are ours
+case $(taskset -pc $$ 2>/dev/null | sed 's/.*: //') in 0-*|0,1*) cores_ok=1 ;; *) cores_ok=0 ;; esac
+if [ $cores_ok -eq 1 ]; then
+    out=$("$rnn" bench cores --iters 2 2>&1)
+    echo "$out" | grep -qE '^\{"case": "cores", "iters": 2, "roundtrip_ns": [0-9]*[1-9][0-9.]*, "gflops_alone": \[[0-9]*[1-9][0-9.]*, [0-9]*[1-9][0-9.]*\], "gflops_together": \[[0-9]*[1-9][0-9.]*, [0-9]*[1-9][0-9.]*\]' \
+        && ok "bench cores" || bad "bench cores" "$out"
+fi
+if command -v taskset >/dev/null; then
+    out=$(taskset -c 0 "$rnn" bench cores 2>&1); rc=$?
+    [ $rc -eq 2 ] && echo "$out" | grep -q 'needs two cores' && ok "bench cores on one CPU: exit 2" \
+        || bad "bench cores on one CPU" "exit $rc: $out"
+fi
+
 # rnn train / sample / eval on a small text
 for i in $(seq 1 80); do echo "line $((i % 10)): the rain in spain stays mainly in the plain."; done > "$TMP/text.txt"
 if "$rnn" train "$TMP/text.txt" --out "$TMP/run" --max-steps 30 --hidden 16 --seq-len 16 \

@@ -3,6 +3,7 @@
  * one JSON line per case. `make bench` runs a matrix of cases beside the
  * same cases in PyTorch (bench/torch_bench.py) and prints the ratios.
  */
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET: bench cores pins its threads */
 #include "cli/cli.h"
 #include "cli/train_common.h"
 
@@ -10,11 +11,16 @@
 #include "layers/layers.h"
 
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const char usage[] =
     "usage: rnn bench train   --cell C --layers L --hidden H --seq-len T --batch B\n"
@@ -24,6 +30,7 @@ static const char usage[] =
     "       rnn bench stream  --cell C --input I --hidden H [--layers L] [--streams S]\n"
     "                         [--steps N]\n"
     "       rnn bench gemm    [--size N] [--iters N]\n"
+    "       rnn bench cores   [--iters N]\n"
     "\n"
     "Measures speed on synthetic data (nothing is read or written) and prints one JSON\n"
     "line: the median over the timed repetitions after a warm-up, and the process's\n"
@@ -37,6 +44,9 @@ static const char usage[] =
     "           API: microseconds per step\n"
     "  gemm     single-thread sgemm of N x N x N (default 2048): GFLOP/s, the median\n"
     "           and the best repetition (the peak the other cases are compared with)\n"
+    "  cores    the host as two threads see it, each pinned to its own core (0 and 1):\n"
+    "           the round trip of a cache line between them (ns) and a small in-cache\n"
+    "           sgemm's GFLOP/s on each core alone and on both at once\n"
     "\n"
     "Cells: lstm, gru, rnn (tanh), rnn_relu. Threads default to all cores.\n";
 
@@ -272,6 +282,114 @@ static int bench_gemm(int N, int iters)
 
 
 
+#ifdef _OPENMP
+/* Pins the calling thread to CPU `cpu`; 0 on success. */
+static int pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}
+
+/* GFLOP/s of repeated 64x64x64 products on buffers of this thread's own
+ * (in L1/L2: the cores' arithmetic, not memory), for about `sec` seconds. */
+static double core_rate(float *buf, double sec)
+{
+    const int n = 64;
+    float *a = buf, *b = buf + n * n, *c = buf + 2 * n * n;
+    long reps = 0;
+    double t0 = now_s(), t;
+    do {
+        for (int k = 0; k < 50; k++)
+            rnn__sgemm(0, 0, n, n, n, 1.0f, a, n, b, n, 1.0f, c, n);
+        reps += 50;
+        t = now_s() - t0;
+    } while (t < sec);
+    return 2.0 * n * n * n * (double)reps / t / 1e9;
+}
+#endif
+
+static int bench_cores(int iters)
+{
+#ifndef _OPENMP
+    (void)iters;
+    return cli_error("bench", CLI_EXIT_INPUT, "bench cores needs a build with OpenMP");
+#else
+    cpu_set_t saved;
+    if (sched_getaffinity(0, sizeof saved, &saved) != 0 || !CPU_ISSET(0, &saved) || !CPU_ISSET(1, &saved))
+        return cli_error("bench", CLI_EXIT_INPUT, "bench cores needs two cores, CPUs 0 and 1, to run on");
+    const int n = 64, per = 3 * n * n;
+    float *buf = rnn__alloc_floats((size_t)2 * per);
+    double *rt = malloc((size_t)iters * sizeof *rt);
+    if (!buf || !rt) {
+        rnn__free_floats(buf);
+        free(rt);
+        return cli_error("bench", CLI_EXIT_INTERNAL, "out of memory");
+    }
+    for (int i = 0; i < 2 * per; i++)
+        buf[i] = (float)((i * 7) % 13) * 0.01f;
+    /* the two flags on cache lines of their own (shared by the threads) */
+    struct {
+        _Alignas(64) atomic_int ping;
+        _Alignas(64) atomic_int pong;
+    } fl;
+    double alone[2] = {0, 0}, together[2] = {0, 0};
+    int pinned = 1;
+    const int trips = 20000;
+    atomic_init(&fl.ping, 0);
+    atomic_init(&fl.pong, 0);
+#pragma omp parallel num_threads(2)
+    {
+        const int tid = omp_get_thread_num();
+        if (pin_to(tid) != 0) {
+#pragma omp atomic write
+            pinned = 0;
+        }
+#pragma omp barrier
+        /* round trip: thread 0 writes ping = i, thread 1 answers pong = i */
+        for (int r = 0; r < iters; r++) {
+            double t0 = now_s();
+            for (int i = 1; i <= trips; i++) {
+                const int v = r * trips + i;
+                if (tid == 0) {
+                    atomic_store_explicit(&fl.ping, v, memory_order_release);
+                    while (atomic_load_explicit(&fl.pong, memory_order_acquire) != v)
+                        ;
+                } else {
+                    while (atomic_load_explicit(&fl.ping, memory_order_acquire) != v)
+                        ;
+                    atomic_store_explicit(&fl.pong, v, memory_order_release);
+                }
+            }
+            if (tid == 0)
+                rt[r] = (now_s() - t0) / trips;
+        }
+        /* each core alone (the other waits at the barrier), then both */
+        float *mine = buf + (size_t)tid * per;
+        for (int k = 0; k < 2; k++) {
+#pragma omp barrier
+            if (tid == k)
+                alone[k] = core_rate(mine, 0.2);
+        }
+#pragma omp barrier
+        together[tid] = core_rate(mine, 0.2);
+    }
+    sched_setaffinity(0, sizeof saved, &saved);
+    if (!pinned) {
+        rnn__free_floats(buf);
+        free(rt);
+        return cli_error("bench", CLI_EXIT_INTERNAL, "could not pin the threads to CPUs 0 and 1");
+    }
+    printf("{\"case\": \"cores\", \"iters\": %d, \"roundtrip_ns\": %.1f, \"gflops_alone\": [%.2f, %.2f], "
+           "\"gflops_together\": [%.2f, %.2f], \"kernels\": \"%s\"}\n",
+           iters, median(rt, iters) * 1e9, alone[0], alone[1], together[0], together[1], rnn__gemm_backend());
+    rnn__free_floats(buf);
+    free(rt);
+    return 0;
+#endif
+}
+
 static int bench_stream(const char *cellname, int I, int H, int L, int S, int steps)
 {
     rnn_cell cell;
@@ -358,6 +476,9 @@ int cmd_bench(int argc, char **argv)
         return bench_stream(cell, I > 0 ? I : H, H, L, S, steps);
     if (strcmp(pos[0], "gemm") == 0)
         return bench_gemm(size, iters);
-    return cli_error("bench", CLI_EXIT_INPUT, "unknown case '%s'; expected train, forward, stream or gemm",
+    if (strcmp(pos[0], "cores") == 0)
+        return bench_cores(iters);
+    return cli_error("bench", CLI_EXIT_INPUT,
+                     "unknown case '%s'; expected train, forward, stream, gemm or cores",
                      pos[0]);
 }

@@ -37,7 +37,7 @@ static const char *const es_abbr[12] = {"ene", "feb", "mar", "abr", "may", "jun"
 static const char *const en_day[7] = {"Monday", "Tuesday", "Wednesday", "Thursday",
                                       "Friday", "Saturday", "Sunday"};
 static const char *const es_day[7] = {"lunes",   "martes", "mi\xc3\xa9rcoles", "jueves",
-                                      "viernes", "s\xc3\xa1" "bado", "domingo"};
+                                      "viernes", "s\xc3\xa1\x62\x61\x64\x6f", "domingo"};
 
 static int leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
