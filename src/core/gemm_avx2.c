@@ -15,6 +15,7 @@
  * and masked stores of C; the full-width instance has plain loads.
  */
 #include "core/gemm_internal.h"
+#include "core/unroll.h"
 
 #if defined(RNN__GEMM_X86) && !(defined(__AVX2__) && defined(__FMA__))
 /* gemm.c calls this file's functions on x86-64: it must be compiled with
@@ -75,25 +76,25 @@ AI void tile(const int MRc, const int NVc, const int arow, const int masked,
     __m256 acc[GEMM_MR][4];
     __m256i mk[4];
     ptrdiff_t off[4];
-#pragma GCC unroll 4
+RNN__UNROLL
     for (int v = 0; v < NVc; v++) {
         mk[v] = masked ? col_mask(n, v) : _mm256_set1_epi32(-1);
         off[v] = b_off(masked, n, v, psb);
     }
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int i = 0; i < MRc; i++)
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++)
             acc[i][v] = _mm256_setzero_ps();
     for (int kk = 0; kk < k; kk++) {
         __m256 bv[4];
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++)
             bv[v] = load_b(masked, b + off[v], mk[v]);
-#pragma GCC unroll 8
+RNN__UNROLL
         for (int i = 0; i < MRc; i++) {
             __m256 ai = _mm256_broadcast_ss(arow ? a + i * sa : a + i);
-#pragma GCC unroll 4
+RNN__UNROLL
             for (int v = 0; v < NVc; v++)
                 acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
         }
@@ -101,9 +102,9 @@ AI void tile(const int MRc, const int NVc, const int arow, const int masked,
         a += arow ? 1 : sa;
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int i = 0; i < MRc; i++)
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++) {
             float *cp = c + i * ldc + 8 * v;
             __m256 r = _mm256_mul_ps(va, acc[i][v]);
@@ -130,7 +131,7 @@ AI void tile1(const int arow, const int masked, int k, const float *a,
     __m256 acc[8];
     __m256i mk[8];
     ptrdiff_t off[8], sk = arow ? 1 : sa;
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int v = 0; v < 8; v++) {
         mk[v] = masked ? col_mask(n, v) : _mm256_set1_epi32(-1);
         off[v] = b_off(masked, n, v, psb);
@@ -138,14 +139,14 @@ AI void tile1(const int arow, const int masked, int k, const float *a,
     }
     for (int kk = 0; kk < k; kk++) {
         __m256 a0 = _mm256_broadcast_ss(a);
-#pragma GCC unroll 8
+RNN__UNROLL
         for (int v = 0; v < 8; v++)
             acc[v] = _mm256_fmadd_ps(a0, load_b(masked, b + off[v], mk[v]), acc[v]);
         b += rsb;
         a += sk;
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int v = 0; v < 8; v++) {
         float *cp = c + 8 * v;
         __m256 r = _mm256_mul_ps(va, acc[v]);

@@ -24,6 +24,7 @@
  * masked off (masked loads never fault), so B can be read in place.
  */
 #include "core/gemm_internal.h"
+#include "core/unroll.h"
 
 #if defined(RNN__GEMM_X86) && !(defined(__AVX512F__) && defined(__FMA__))
 /* gemm.c calls this file's functions on x86-64: it must be compiled with
@@ -81,21 +82,21 @@ AI void tile(const int MRc, const int NVc, const int arow, int k,
     __m512 acc[GEMM_MR][4];
     __mmask16 mk[4];
     ptrdiff_t off[4];
-#pragma GCC unroll 4
+RNN__UNROLL
     for (int v = 0; v < NVc; v++) {
         mk[v] = col_mask(n, v);
         off[v] = panel_off(n, v, psb);
     }
-#pragma GCC unroll 16
+RNN__UNROLL
     for (int i = 0; i < MRc; i++)
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++)
             acc[i][v] = _mm512_setzero_ps();
     /* C is read (and written) only after the k loop: start fetching it
      * now so that the misses (rows ldc apart) overlap the FMAs. */
-#pragma GCC unroll 16
+RNN__UNROLL
     for (int i = 0; i < MRc; i++)
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++)
             _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
     /* ...but do not keep the 12 row addresses alive through the loop (the
@@ -103,13 +104,13 @@ AI void tile(const int MRc, const int NVc, const int arow, int k,
     __asm__("" : "+r"(c));
     for (int kk = 0; kk < k; kk++) {
         __m512 bv[4];
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++)
             bv[v] = _mm512_maskz_loadu_ps(mk[v], b + off[v]);
-#pragma GCC unroll 16
+RNN__UNROLL
         for (int i = 0; i < MRc; i++) {
             __m512 ai = _mm512_set1_ps(arow ? a[i * sa] : a[i]);
-#pragma GCC unroll 4
+RNN__UNROLL
             for (int v = 0; v < NVc; v++)
                 acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
@@ -117,9 +118,9 @@ AI void tile(const int MRc, const int NVc, const int arow, int k,
         a += arow ? 1 : sa;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 16
+RNN__UNROLL
     for (int i = 0; i < MRc; i++)
-#pragma GCC unroll 4
+RNN__UNROLL
         for (int v = 0; v < NVc; v++) {
             float *cp = c + i * ldc + 16 * v;
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
@@ -140,7 +141,7 @@ AI void tile1(const int NVc, const int arow, int k, const float *a,
     __m512 acc[8];
     __mmask16 mk[8];
     ptrdiff_t off[8], sk = arow ? 1 : sa;
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int v = 0; v < NVc; v++) {
         mk[v] = col_mask(n, v);
         off[v] = panel_off(n, v, psb);
@@ -148,14 +149,14 @@ AI void tile1(const int NVc, const int arow, int k, const float *a,
     }
     for (int kk = 0; kk < k; kk++) {
         __m512 a0 = _mm512_set1_ps(a[0]);
-#pragma GCC unroll 8
+RNN__UNROLL
         for (int v = 0; v < NVc; v++)
             acc[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc[v]);
         b += rsb;
         a += sk;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int v = 0; v < NVc; v++) {
         float *cp = c + 16 * v;
         __m512 r = _mm512_mul_ps(va, acc[v]);

@@ -6,6 +6,7 @@
  * activations and vectorize the loops, sqrtf included; results are the same
  * IEEE arithmetic). kernels.c picks one.
  */
+#include "core/unroll.h"
 #include "layers/kernels.h"
 
 #include <math.h>
@@ -281,27 +282,27 @@ gv_panel(float *y, const float *x, const float *p, int K, const int V)
 {
     const int PH = 8 / V, P = V * GV_W;
     gv_vec acc[8];
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int a = 0; a < 8; a++)
         acc[a] = (gv_vec){0};
     int k = 0;
     for (; k + PH <= K; k += PH) {
         const float *r = p + (size_t)k * P;
-#pragma GCC unroll 8
+RNN__UNROLL
         for (int ph = 0; ph < PH; ph++) {
             const float xk = x[k + ph];
-#pragma GCC unroll 8
+RNN__UNROLL
             for (int v = 0; v < V; v++)
                 acc[ph * V + v] += xk * GV_LD(r + ph * P + v * GV_W);
         }
     }
     for (; k < K; k++) {
         const float *r = p + (size_t)k * P;
-#pragma GCC unroll 8
+RNN__UNROLL
         for (int v = 0; v < V; v++)
             acc[v] += x[k] * GV_LD(r + v * GV_W);
     }
-#pragma GCC unroll 8
+RNN__UNROLL
     for (int v = 0; v < V; v++) {
         gv_vec t = acc[v];
         if (PH == 2)
