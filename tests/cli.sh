@@ -49,14 +49,25 @@ out=$("$rnn" bench gemm --size 64 --iters 3 2>&1) && echo "$out" | grep -qE '^\{
     && ok "bench gemm" || bad "bench gemm" "$out"
 out=$("$rnn" bench stream --cell gru --input 8 --hidden 8 --steps 2 2>&1) \
     && echo "$out" | grep -qE '"case": "stream".*"us_per_step": [0-9.]*[1-9]' && ok "bench stream" || bad "bench stream" "$out"
-# bench cores pins threads to CPUs 0 and 1: run it where both are ours
+# bench cores pins two OpenMP threads to CPUs 0 and 1: run it where both are
+# ours; a build without OpenMP (make OPENMP=) must say so, exit 2
 case $(taskset -pc $$ 2>/dev/null | sed 's/.*: //') in 0-*|0,1*) cores_ok=1 ;; *) cores_ok=0 ;; esac
+out=$("$rnn" bench cores --iters 1 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q 'needs a build with OpenMP'; then
+    ok "bench cores without OpenMP: exit 2"
+    cores_ok=-1
+fi
 if [ $cores_ok -eq 1 ]; then
     out=$("$rnn" bench cores --iters 2 2>&1)
     echo "$out" | grep -qE '^\{"case": "cores", "iters": 2, "roundtrip_ns": [0-9]*[1-9][0-9.]*, "gflops_alone": \[[0-9]*[1-9][0-9.]*, [0-9]*[1-9][0-9.]*\], "gflops_together": \[[0-9]*[1-9][0-9.]*, [0-9]*[1-9][0-9.]*\]' \
         && ok "bench cores" || bad "bench cores" "$out"
 fi
-if command -v taskset >/dev/null; then
+if [ $cores_ok -eq 1 ]; then
+    out=$(OMP_THREAD_LIMIT=1 "$rnn" bench cores 2>&1); rc=$?
+    [ $rc -eq 2 ] && echo "$out" | grep -q 'needs 2 OpenMP threads' && ok "bench cores with one OpenMP thread: exit 2" \
+        || bad "bench cores with one OpenMP thread" "exit $rc: $out"
+fi
+if [ $cores_ok -ge 0 ] && command -v taskset >/dev/null; then
     out=$(taskset -c 0 "$rnn" bench cores 2>&1); rc=$?
     [ $rc -eq 2 ] && echo "$out" | grep -q 'needs two cores' && ok "bench cores on one CPU: exit 2" \
         || bad "bench cores on one CPU" "exit $rc: $out"

@@ -335,47 +335,58 @@ static int bench_cores(int iters)
         _Alignas(64) atomic_int pong;
     } fl;
     double alone[2] = {0, 0}, together[2] = {0, 0};
-    int pinned = 1;
+    int pinned = 1, team = 2;
     const int trips = 20000;
     atomic_init(&fl.ping, 0);
     atomic_init(&fl.pong, 0);
 #pragma omp parallel num_threads(2)
     {
         const int tid = omp_get_thread_num();
-        if (pin_to(tid) != 0) {
+        /* fewer threads (OMP_THREAD_LIMIT, say) would leave thread 0
+         * waiting for an answer forever: then nothing is measured */
+        if (omp_get_num_threads() != 2) {
+            team = omp_get_num_threads();
+        } else {
+            if (pin_to(tid) != 0) {
 #pragma omp atomic write
-            pinned = 0;
-        }
-#pragma omp barrier
-        /* round trip: thread 0 writes ping = i, thread 1 answers pong = i */
-        for (int r = 0; r < iters; r++) {
-            double t0 = now_s();
-            for (int i = 1; i <= trips; i++) {
-                const int v = r * trips + i;
-                if (tid == 0) {
-                    atomic_store_explicit(&fl.ping, v, memory_order_release);
-                    while (atomic_load_explicit(&fl.pong, memory_order_acquire) != v)
-                        ;
-                } else {
-                    while (atomic_load_explicit(&fl.ping, memory_order_acquire) != v)
-                        ;
-                    atomic_store_explicit(&fl.pong, v, memory_order_release);
-                }
+                pinned = 0;
             }
-            if (tid == 0)
-                rt[r] = (now_s() - t0) / trips;
-        }
-        /* each core alone (the other waits at the barrier), then both */
-        float *mine = buf + (size_t)tid * per;
-        for (int k = 0; k < 2; k++) {
 #pragma omp barrier
-            if (tid == k)
-                alone[k] = core_rate(mine, 0.2);
-        }
+            /* round trip: thread 0 writes ping = i, thread 1 answers pong = i */
+            for (int r = 0; r < iters; r++) {
+                double t0 = now_s();
+                for (int i = 1; i <= trips; i++) {
+                    const int v = (r % 50000) * trips + i; /* < 2^31, and never the last round's */
+                    if (tid == 0) {
+                        atomic_store_explicit(&fl.ping, v, memory_order_release);
+                        while (atomic_load_explicit(&fl.pong, memory_order_acquire) != v)
+                            ;
+                    } else {
+                        while (atomic_load_explicit(&fl.ping, memory_order_acquire) != v)
+                            ;
+                        atomic_store_explicit(&fl.pong, v, memory_order_release);
+                    }
+                }
+                if (tid == 0)
+                    rt[r] = (now_s() - t0) / trips;
+            }
+            /* each core alone (the other waits at the barrier), then both */
+            float *mine = buf + (size_t)tid * per;
+            for (int k = 0; k < 2; k++) {
 #pragma omp barrier
-        together[tid] = core_rate(mine, 0.2);
+                if (tid == k)
+                    alone[k] = core_rate(mine, 0.2);
+            }
+#pragma omp barrier
+            together[tid] = core_rate(mine, 0.2);
+        }
     }
     sched_setaffinity(0, sizeof saved, &saved);
+    if (team != 2) {
+        rnn__free_floats(buf);
+        free(rt);
+        return cli_error("bench", CLI_EXIT_INPUT, "bench cores needs 2 OpenMP threads; it got %d", team);
+    }
     if (!pinned) {
         rnn__free_floats(buf);
         free(rt);
