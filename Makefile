@@ -11,6 +11,7 @@
 #   make GEMM=libxsmm     libxsmm's JIT kernels where it has one (build/gemmlibxsmm)
 #   make bench-gemm       SGEMM benchmark of every backend: build/bench/gemm_bench
 #   make bench-backends   training, forward and streaming on each GEMM backend build
+#   make bench-regions    each OpenMP region of a training step, 1 thread against 2
 #
 # Default (GEMM=own): our AVX-512 / AVX2 / portable GEMM and pointwise
 # kernels, chosen at run time; nothing but a C compiler, make and libgomp.
@@ -76,7 +77,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all test test-torch install uninstall clean examples fixtures demo bench-gemm bench
-.PHONY: bench-backends
+.PHONY: bench-backends bench-regions
 .PHONY: fuzz fuzz-targets memcheck
 .DELETE_ON_ERROR:
 
@@ -159,6 +160,14 @@ bench-backends: all
 	$(MAKE) GEMM=onednn all
 	$(MAKE) GEMM=libxsmm all
 	$(PYTHON) bench/backends.py $(BENCH_ARGS)
+
+# Per OpenMP region: where a 2-thread training step loses against 1 thread
+# (bench/regions.py; GCC builds: the shim wraps libgomp's GOMP_parallel).
+bench-regions: all $(BUILD)/bench/omp_regions.so
+	$(PYTHON) bench/regions.py --rnn $(BUILD)/rnn --shim $(BUILD)/bench/omp_regions.so $(BENCH_ARGS)
+$(BUILD)/bench/omp_regions.so: bench/omp_regions.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -shared -fPIC -o $@ $< -ldl
 
 test-torch: all
 	$(PYTHON) tools/torch_crosscheck.py --rnn $(BUILD)/rnn --cases 120

@@ -161,6 +161,8 @@ static int bench_train(const char *cellname, int L, int H, int T, int B, int V, 
         return cli_fail_status("bench", st, e.msg);
     }
     double *times = malloc((size_t)steps * sizeof *times);
+    if (!times)
+        rc = cli_error("bench", CLI_EXIT_INTERNAL, "out of memory");
     for (int i = 0; i < 3 + steps && !rc; i++) {
         double t0 = now_s();
         if ((st = rnn_trainer_step(t, NULL)))
