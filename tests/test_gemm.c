@@ -319,6 +319,53 @@ static void test_gemm_packed_switch(void)
     free(P);
 }
 
+/* rnn__sgemm_pack_b_part: the parts, packed in any order into one buffer,
+ * make the buffer rnn__sgemm_pack_b makes, byte for byte, on every path;
+ * a part packs only its own panels (a guard value elsewhere survives). */
+static void test_gemm_pack_parts(void)
+{
+    static const int shapes[][2] = {{64, 256}, {256, 64}, {3, 17}, {40, 1}, {33, 100}, {7, 48}};
+    rnn__rng r;
+    rnn__rng_seed(&r, 11);
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int parts = 1; parts <= 5; parts++) {
+                    const int K = shapes[s][0], N = shapes[s][1], ldb = (tb ? K : N) + 3;
+                    float *B = alloc_rand((size_t)(tb ? N : K) * ldb, &r);
+                    size_t np = rnn__sgemm_pack_size(K, N);
+                    float *whole = malloc(sizeof(float) * np), *inparts = malloc(sizeof(float) * np);
+                    for (size_t i = 0; i < np; i++)
+                        whole[i] = inparts[i] = -7.5f; /* what neither writes stays equal */
+                    rnn__sgemm_pack_b(whole, tb, K, N, B, ldb);
+                    /* the last part first: the order must not matter */
+                    for (int q = parts - 1; q >= 0; q--)
+                        rnn__sgemm_pack_b_part(inparts, tb, K, N, B, ldb, q, parts);
+                    CHECK_MSG(memcmp(whole, inparts, sizeof(float) * np) == 0,
+                              "%s: K %d N %d tb %d in %d parts differs from one pack", paths[p].name,
+                              K, N, tb, parts);
+                    /* one part alone leaves the other parts' panels alone */
+                    if (parts >= 2 && (N + 15) / 16 >= parts) { /* each part has a panel */
+                        for (size_t i = 0; i < np; i++)
+                            inparts[i] = -7.5f;
+                        rnn__sgemm_pack_b_part(inparts, tb, K, N, B, ldb, 1, parts);
+                        size_t untouched = 0;
+                        for (size_t i = 0; i < np; i++)
+                            untouched += inparts[i] == -7.5f;
+                        CHECK_MSG(untouched > 0 && untouched < np,
+                                  "%s: part 1 of %d (K %d N %d) wrote %zu of %zu floats",
+                                  paths[p].name, parts, K, N, np - untouched, np);
+                    }
+                    free(B);
+                    free(whole);
+                    free(inparts);
+                }
+    }
+    unsetenv("RNN_GEMM");
+}
+
 /* ---- two threads on disjoint blocks of C ------------------------------- */
 
 typedef struct {
@@ -483,6 +530,7 @@ void suite_gemm(void)
     RUN(test_gemm_large_sizes);
     RUN(test_gemm_packed);
     RUN(test_gemm_packed_switch);
+    RUN(test_gemm_pack_parts);
     RUN(test_gemm_threads);
     RUN(test_gemm_row_split);
 }

@@ -123,6 +123,12 @@ size_t rnn__sgemm_pack_size(int K, int N);
  * (rnn__sgemm_pack_size(K, N) floats). */
 void rnn__sgemm_pack_b(float *packed, int trans_b, int K, int N,
                        const float *B, int ldb);
+/* The same, shared out: packs part `part` of `parts` (its share of the
+ * 16-column panels; part 0 also writes the header), so that the threads of
+ * a team pack one buffer together, each calling it with its own part, and
+ * use it after a barrier. The buffer is the same as rnn__sgemm_pack_b's. */
+void rnn__sgemm_pack_b_part(float *packed, int trans_b, int K, int N,
+                            const float *B, int ldb, int part, int parts);
 /* C[M][N] = alpha * A[M][K] (not transposed, row stride lda) * packedB +
  * beta * C; K and N must be those given to rnn__sgemm_pack_b. A is read in
  * place (never packed): M = 1 is a streaming matrix-vector product. */

@@ -291,36 +291,58 @@ size_t rnn__sgemm_pack_size(int K, int N)
     return PACK_HDR + (size_t)K * (((size_t)N + 15) / 16 * 16);
 }
 
-void rnn__sgemm_pack_b(float *packed, int tb, int K, int N, const float *B,
-                       int ldb)
+void rnn__sgemm_pack_b_part(float *packed, int tb, int K, int N, const float *B, int ldb,
+                            int part, int parts)
 {
-    pack_header h = {PACK_MAGIC, (uint32_t)gemm_kind(), (uint32_t)(K > 0 ? K : 0),
-                     (uint32_t)(N > 0 ? N : 0)};
-    memcpy(packed, &h, sizeof h);
-    if (K <= 0 || N <= 0)
+    const int kind = gemm_kind();
+    if (part == 0) {
+        pack_header h = {PACK_MAGIC, (uint32_t)kind, (uint32_t)(K > 0 ? K : 0),
+                         (uint32_t)(N > 0 ? N : 0)};
+        memcpy(packed, &h, sizeof h);
+    }
+    if (K <= 0 || N <= 0 || parts < 1 || part < 0 || part >= parts)
+        return;
+    /* this part's 16-column panels p0..p1-1, i.e. columns j0..j1-1 */
+    const long long np = ((long long)N + 15) / 16;
+    const int p0 = (int)(np * part / parts), p1 = (int)(np * (part + 1) / parts);
+    const int j0 = 16 * p0, j1 = 16 * p1 < N ? 16 * p1 : N;
+    if (j1 <= j0)
         return;
     float *p = packed + PACK_HDR;
-    switch (h.kind) {
+    switch (kind) {
     case K_BLAS:
     case K_DNNL:
     case K_XSMM:
         for (int k = 0; k < K; k++)
-            for (int j = 0; j < N; j++)
+            for (int j = j0; j < j1; j++)
                 p[(size_t)k * N + j] =
                     tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
         return;
+    default:
+        break;
+    }
+    /* our kernels: panel q at q * K * 16, whatever N is */
+    float *dst = p + (size_t)p0 * K * 16;
+    const float *src = tb ? B + (size_t)j0 * ldb : B + j0;
+    switch (kind) {
 #ifdef RNN__GEMM_X86
     case K_AVX512:
-        rnn__sgemm_avx512_pack(p, tb, K, N, B, ldb);
+        rnn__sgemm_avx512_pack(dst, tb, K, j1 - j0, src, ldb);
         return;
     case K_AVX2:
-        rnn__sgemm_avx2_pack(p, tb, K, N, B, ldb);
+        rnn__sgemm_avx2_pack(dst, tb, K, j1 - j0, src, ldb);
         return;
 #endif
     default:
-        rnn__sgemm_generic_pack(p, tb, K, N, B, ldb);
+        rnn__sgemm_generic_pack(dst, tb, K, j1 - j0, src, ldb);
         return;
     }
+}
+
+void rnn__sgemm_pack_b(float *packed, int tb, int K, int N, const float *B,
+                       int ldb)
+{
+    rnn__sgemm_pack_b_part(packed, tb, K, N, B, ldb, 0, 1);
 }
 
 void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,

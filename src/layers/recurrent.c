@@ -118,7 +118,8 @@ void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
 #define REAL float
 #define SFX(name) name
 #define GEMM rnn__sgemm
-#define RECUR_PACK(pack, tb, K, N, B, ldb) rnn__sgemm_pack_b(pack, tb, K, N, B, ldb)
+#define RECUR_PACK_PART(pack, tb, K, N, B, ldb, part, parts) \
+    rnn__sgemm_pack_b_part(pack, tb, K, N, B, ldb, part, parts)
 #define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
     rnn__sgemm_packed(M, N, K, 1.0f, A, lda, pack, beta, C, ldc)
 #define KERNELS_DECL const rnn__kernels *kern = rnn__kernels_get();
@@ -127,7 +128,7 @@ void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
 #undef REAL
 #undef SFX
 #undef GEMM
-#undef RECUR_PACK
+#undef RECUR_PACK_PART
 #undef RECUR_GEMM
 #undef KERNELS_DECL
 #undef KCALL
@@ -136,7 +137,7 @@ void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
 #define REAL double
 #define SFX(name) name##_f64
 #define GEMM rnn__dgemm
-#define RECUR_PACK(pack, tb, K, N, B, ldb)
+#define RECUR_PACK_PART(pack, tb, K, N, B, ldb, part, parts)
 #define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
     GEMM(0, tb, M, N, K, 1, A, lda, B, ldb, beta, C, ldc)
 #define KFN(name) name##_f64

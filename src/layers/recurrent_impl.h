@@ -1,9 +1,9 @@
 /*
  * recurrent_impl.h -- the recurrent layer, written once over a scalar type.
- * Included by recurrent.c with REAL, SFX, GEMM, RECUR_PACK, RECUR_GEMM,
+ * Included by recurrent.c with REAL, SFX, GEMM, RECUR_PACK_PART, RECUR_GEMM,
  * KCALL and KERNELS_DECL defined; the pointwise gate math it calls is in
  * gates_impl.h. RECUR_GEMM is the per-step product with the recurrent
- * weights, which the float build packs once per call (RECUR_PACK).
+ * weights, which the float build packs once per call (RECUR_PACK_PART, its threads together).
  *
  * Equations (PyTorch, https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html
  * and the GRU/RNN pages; sigma = logistic sigmoid):
@@ -73,14 +73,16 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
     const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
     (void)nt;
     (void)pack;
-    /* W_hh^T packed once for the per-step products of every thread */
-    RECUR_PACK(pack, 1, H, GH, w_hh, H);
     rnn__share sh;
     rnn__share_init(&sh, T);
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int tid = RNN__TID(), nth = RNN__NTH();
+        /* W_hh^T packed once for the per-step products of every thread,
+         * each thread its share of the panels (used after the barrier
+         * before the time loop) */
+        RECUR_PACK_PART(pack, 1, H, GH, w_hh, H, tid, nth);
         int c_lo, c_hi, b_lo, b_hi;
         rnn__split(GH, nth, tid, 16, &c_lo, &c_hi);
         rnn__split(B, nth, tid, 1, &b_lo, &b_hi);
@@ -210,14 +212,15 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
     const int nt = gradflow ? 1 : rnn__threads_for(nthreads, (double)TB * GH * (I + H));
     (void)nt;
     (void)pack;
-    /* W_hh packed once for the per-step products dh_prev = dG[t] W_hh */
-    RECUR_PACK(pack, 0, GH, H, w_hh, H);
     rnn__share sh;
     rnn__share_init(&sh, T);
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int tid = RNN__TID(), nth = RNN__NTH();
+        /* W_hh packed once for the per-step products dh_prev = dG[t] W_hh,
+         * each thread its share of the panels */
+        RECUR_PACK_PART(pack, 0, GH, H, w_hh, H, tid, nth);
         int b_lo, b_hi;
         rnn__split(B, nth, tid, 1, &b_lo, &b_hi);
         const size_t r_lo = (size_t)b_lo * H, r_n = (size_t)(b_hi - b_lo) * H;
@@ -232,6 +235,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                 memset(dc + r_lo, 0, sizeof(REAL) * r_n);
         }
 
+#pragma omp barrier
         /* the reverse time loop over rows lo..hi-1, shared as the forward's */
         int lo = b_lo, hi = b_hi;
         for (int k = 0; rnn__share_next(&sh, tid, nth, &lo, &hi, &k); k++) {
