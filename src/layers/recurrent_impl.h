@@ -3,7 +3,8 @@
  * Included by recurrent.c with REAL, SFX, GEMM, RECUR_PACK_PART, RECUR_GEMM,
  * KCALL and KERNELS_DECL defined; the pointwise gate math it calls is in
  * gates_impl.h. RECUR_GEMM is the per-step product with the recurrent
- * weights, which the float build packs once per call (RECUR_PACK_PART, its threads together).
+ * weights, which the float build packs once per call, the threads of the
+ * call each packing a share (RECUR_PACK_PART).
  *
  * Equations (PyTorch, https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html
  * and the GRU/RNN pages; sigma = logistic sigmoid):
