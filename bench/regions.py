@@ -56,16 +56,19 @@ def run_once(a, threads):
                     sys.exit(f"regions.py: {line.strip()}")
                 off, obj, *secs = line.split()
                 rows.append((off, obj, [float(x) for x in secs]))
-    # the calls of a region made once (or k times) per step, grouped by
-    # step; the warm-up steps dropped. Other regions (setup) are left out.
+    # the calls of a region made once (or k times) per step, by step; the
+    # j-th of k calls of a step apart from the others (a layer's region runs
+    # once per layer: j is the layer, in the order the step calls them); the
+    # warm-up steps dropped. Other regions (setup) are left out.
     n = a.steps + WARMUP
     per_step = {}
     for off, obj, secs in rows:
         if len(secs) % n:
             continue
         k = len(secs) // n
-        per_step[(obj, off)] = (k, [1e3 * sum(secs[i * k:(i + 1) * k]) for i in range(WARMUP, n)])
-    inside = [sum(v[1][i] for v in per_step.values()) for i in range(a.steps)]
+        for j in range(k):
+            per_step[(obj, off, j, k)] = [1e3 * secs[i * k + j] for i in range(WARMUP, n)]
+    inside = [sum(v[i] for v in per_step.values()) for i in range(a.steps)]
     return per_step, step_ms, statistics.median(inside)
 
 
@@ -104,39 +107,34 @@ def main():
                  "(GOMP_parallel) only; build rnn with gcc and OpenMP")
     names = {}
     for obj in sorted({k[0] for k in keys}):
-        offs = [k[1] for k in keys if k[0] == obj]
-        for off, name in symbolize(obj, offs).items():
-            names[(obj, off)] = name
+        offs = sorted({k[1] for k in keys if k[0] == obj})
+        sym = symbolize(obj, offs)
+        for k in keys:
+            if k[0] == obj:
+                names[k] = sym[k[1]] + (f" {k[2] + 1}/{k[3]}" if k[3] > 1 else "")
 
     def med(th, k):
         # the median step of each run, then the median over the runs
-        vals = [statistics.median(ps[k][1]) for ps, _, _ in res[th] if k in ps]
+        vals = [statistics.median(ps[k]) for ps, _, _ in res[th] if k in ps]
         return statistics.median(vals) if vals else 0.0
-
-    def calls(k):
-        for th in res:
-            for ps, _, _ in res[th]:
-                if k in ps:
-                    return ps[k][0]
-        return 0
 
     step = {th: statistics.median([s for _, s, _ in res[th]]) for th in res}
     inside = {th: statistics.median([i for _, _, i in res[th]]) for th in res}
     print(f"rnn bench train --cell {a.cell} --layers {a.layers} --hidden {a.hidden} "
           f"--seq-len {a.seq_len} --batch {a.batch} --steps {a.steps}; medians of {a.runs} "
           f"alternating runs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print(f"{'region':<28} {'calls/step':>10} {'1 thread ms':>12} {f'{a.threads} threads ms':>13} {'ratio':>6}")
+    print(f"{'region (call j/k of a step)':<32} {'1 thread ms':>12} {f'{a.threads} threads ms':>13} {'ratio':>6}")
     for k in sorted(keys, key=lambda k: -med(1, k)):
         m1, mn = med(1, k), med(a.threads, k)
         # a region an `if` clause skips at 1 thread (its work inline): no ratio
         ratio = f"{m1 / mn:6.2f}" if m1 > 0 and mn > 0 else "     -"
         c1 = f"{m1:12.3f}" if m1 > 0 else f"{'(inline)':>12}"
-        print(f"{names[k]:<28} {calls(k):>10} {c1} {mn:13.3f} {ratio}")
-    print(f"{'all regions':<28} {'':>10} {inside[1]:12.3f} {inside[a.threads]:13.3f} "
+        print(f"{names[k]:<32} {c1} {mn:13.3f} {ratio}")
+    print(f"{'all regions':<32} {inside[1]:12.3f} {inside[a.threads]:13.3f} "
           f"{inside[1] / inside[a.threads]:6.2f}")
     rest = {th: step[th] - inside[th] for th in res}
-    print(f"{'outside them (serial)':<28} {'':>10} {rest[1]:12.3f} {rest[a.threads]:13.3f}")
-    print(f"{'step (median)':<28} {'':>10} {step[1]:12.3f} {step[a.threads]:13.3f} "
+    print(f"{'outside them (serial)':<32} {rest[1]:12.3f} {rest[a.threads]:13.3f}")
+    print(f"{'step (median)':<32} {step[1]:12.3f} {step[a.threads]:13.3f} "
           f"{step[1] / step[a.threads]:6.2f}")
 
 
