@@ -10,8 +10,9 @@ per step, and the speed-up of each (`make bench-regions`).
 Runs `rnn bench train` with the shim preloaded (bench/omp_regions.c), 1 thread
 and N threads alternately, --runs times each; prints the medians over the runs:
 milliseconds per training step in each region (the function GCC outlined it
-into, named by addr2line), the serial rest of the step, and 1-thread time /
-N-thread time. A region whose ratio is well below N is where the threads
+into, named by addr2line; a region a step enters k times, as a layer's does
+once per layer, is shown per call, j/k in the order the step makes them),
+the serial rest of the step, and 1-thread time / N-thread time. A region whose ratio is well below N is where the threads
 wait (for each other or for the memory another core wrote); the serial rest
 runs on one core whatever N is. Wall times, on a shared machine: noisy.
 """
@@ -37,8 +38,9 @@ def symbolize(obj, offsets):
 
 
 def run_once(a, threads):
-    """Per region: its calls per step and ms in each timed step; the step's
-    median ms (as `rnn bench train` prints it); the median ms in regions."""
+    """Per region and call j of its k calls in a step: ms in each timed step;
+    the step's median ms (as `rnn bench train` prints it); the median ms in
+    all regions."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "regions.txt")
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(a.shim), RNN_REGIONS_OUT=path)
