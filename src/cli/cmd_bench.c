@@ -384,22 +384,19 @@ static int bench_cores(int iters)
         }
     }
     sched_setaffinity(0, sizeof saved, &saved);
-    if (team != 2) {
-        rnn__free_floats(buf);
-        free(rt);
-        return cli_error("bench", CLI_EXIT_INPUT, "bench cores needs 2 OpenMP threads; it got %d", team);
-    }
-    if (!pinned) {
-        rnn__free_floats(buf);
-        free(rt);
-        return cli_error("bench", CLI_EXIT_INTERNAL, "could not pin the threads to CPUs 0 and 1");
-    }
-    printf("{\"case\": \"cores\", \"iters\": %d, \"roundtrip_ns\": %.1f, \"gflops_alone\": [%.2f, %.2f], "
-           "\"gflops_together\": [%.2f, %.2f], \"kernels\": \"%s\"}\n",
-           iters, median(rt, iters) * 1e9, alone[0], alone[1], together[0], together[1], rnn__gemm_backend());
+    int rc = 0;
+    if (team != 2)
+        rc = cli_error("bench", CLI_EXIT_INPUT, "bench cores needs 2 OpenMP threads; it got %d", team);
+    else if (!pinned)
+        rc = cli_error("bench", CLI_EXIT_INTERNAL, "could not pin the threads to CPUs 0 and 1");
+    else
+        printf("{\"case\": \"cores\", \"iters\": %d, \"roundtrip_ns\": %.1f, \"gflops_alone\": [%.2f, %.2f], "
+               "\"gflops_together\": [%.2f, %.2f], \"kernels\": \"%s\"}\n",
+               iters, median(rt, iters) * 1e9, alone[0], alone[1], together[0], together[1],
+               rnn__gemm_backend());
     rnn__free_floats(buf);
     free(rt);
-    return 0;
+    return rc;
 #endif
 }
 

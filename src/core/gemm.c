@@ -309,22 +309,18 @@ void rnn__sgemm_pack_b_part(float *packed, int tb, int K, int N, const float *B,
     if (j1 <= j0)
         return;
     float *p = packed + PACK_HDR;
+    /* our kernels: panel q at q * K * 16, whatever N is */
+    float *dst = p + (size_t)p0 * K * 16;
+    const float *src = tb ? B + (size_t)j0 * ldb : B + j0;
     switch (kind) {
     case K_BLAS:
     case K_DNNL:
-    case K_XSMM:
+    case K_XSMM: /* the libraries: a plain row-major K x N matrix */
         for (int k = 0; k < K; k++)
             for (int j = j0; j < j1; j++)
                 p[(size_t)k * N + j] =
                     tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
         return;
-    default:
-        break;
-    }
-    /* our kernels: panel q at q * K * 16, whatever N is */
-    float *dst = p + (size_t)p0 * K * 16;
-    const float *src = tb ? B + (size_t)j0 * ldb : B + j0;
-    switch (kind) {
 #ifdef RNN__GEMM_X86
     case K_AVX512:
         rnn__sgemm_avx512_pack(dst, tb, K, j1 - j0, src, ldb);
