@@ -494,6 +494,115 @@ static void test_gemm_row_split(void)
     unsetenv("RNN_GEMM");
 }
 
+/* Products over the rows of one block of batch rows of [T][B] data
+ * (rnn__sgemm_mrows, rnn__sgemm_krows), on every path. mrows: the block's
+ * rows of C are bitwise those of the product over all rows (our kernels),
+ * and C's other rows untouched. krows: bitwise the product of the gathered
+ * rows (our kernels; the micro-kernel reads the transposed A in place,
+ * jumping between groups, also where a K slice starts inside a group).
+ * The libraries (gathered copies) within the bound of check_gemm. Shapes:
+ * skinny and blocked, groups taller than a row block (M), groups that do
+ * not divide the K slice, one-row groups. */
+static void test_gemm_grouped_rows(void)
+{
+    /* T steps, B rows per step, the block b0 .. b0+g-1, N, K (krows: M) */
+    static const int cases[][5] = {
+        {7, 5, 2, 37, 19},    /* skinny (M = 14) */
+        {40, 32, 16, 256, 96}, /* recurrent shape, blocked */
+        {100, 11, 7, 33, 70},  /* krows: K = 700, slices of 512 start mid-group */
+        {3, 600, 250, 20, 9},  /* groups taller than a row block */
+        {90, 4, 1, 65, 12},    /* one-row groups */
+    };
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        rnn__rng r;
+        rnn__rng_seed(&r, 700 + (uint64_t)p);
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            for (int b0 = 0; b0 < 2; b0++) {
+                const int T = cases[c][0], B = cases[c][1], N = cases[c][3], K = cases[c][4];
+                const int g = cases[c][2], lo = b0 ? B - g : 0, rows = T * B, Mg = T * g;
+                char what[96];
+                /* mrows: C[rows][N] = X[rows][K] op(W) + C, block rows only */
+                for (int tb = 0; tb < 2; tb++) {
+                    float *X = alloc_rand((size_t)rows * K, &r), *W = alloc_rand((size_t)K * N, &r);
+                    float *C0 = alloc_rand((size_t)rows * N, &r);
+                    float *Cw = malloc(sizeof(float) * (size_t)rows * N);
+                    float *Cg = malloc(sizeof(float) * (size_t)rows * N);
+                    memcpy(Cw, C0, sizeof(float) * (size_t)rows * N);
+                    memcpy(Cg, C0, sizeof(float) * (size_t)rows * N);
+                    const int ldw = tb ? K : N;
+                    rnn__sgemm(0, tb, rows, N, K, 0.5f, X, K, W, ldw, 1, Cw, N);
+                    rnn__sgemm_mrows(g, B, tb, Mg, N, K, 0.5f, X + (size_t)lo * K, K, W, ldw, 1,
+                                     Cg + (size_t)lo * N, N);
+                    int same = 1, untouched = 1;
+                    for (int t = 0; t < T; t++)
+                        for (int b = 0; b < B; b++) {
+                            const size_t o = ((size_t)t * B + b) * N;
+                            const int in = b >= lo && b < lo + g;
+                            const float *want = in ? Cw + o : C0 + o;
+                            if (memcmp(Cg + o, want, sizeof(float) * (size_t)N) != 0) {
+                                if (in)
+                                    same = 0;
+                                else
+                                    untouched = 0;
+                            }
+                        }
+                    snprintf(what, sizeof what, "%s mrows T %d B %d g %d at %d tb %d",
+                             rnn__gemm_backend(), T, B, g, lo, tb);
+                    CHECK_MSG(untouched, "%s: rows outside the block changed", what);
+                    if (paths[p].bitwise)
+                        CHECK_MSG(same, "%s: differs from the product over all rows", what);
+                    else
+                        for (int t = 0; t < T; t++)
+                            CHECK(check_gemm(what, 0, tb, g, N, K, 0.5f,
+                                             X + ((size_t)t * B + lo) * K, K, W, ldw, 1,
+                                             C0 + ((size_t)t * B + lo) * N,
+                                             Cg + ((size_t)t * B + lo) * N, N));
+                    free(X);
+                    free(W);
+                    free(C0);
+                    free(Cw);
+                    free(Cg);
+                }
+                /* krows: C[M = K][N] += A^T B over the block's rows */
+                const int M = K;
+                float *A = alloc_rand((size_t)rows * M, &r), *Bm = alloc_rand((size_t)rows * N, &r);
+                float *Ag = malloc(sizeof(float) * (size_t)Mg * M);
+                float *Bg = malloc(sizeof(float) * (size_t)Mg * N);
+                float *C0 = alloc_rand((size_t)M * N, &r);
+                float *Cw = malloc(sizeof(float) * (size_t)M * N);
+                float *Cg = malloc(sizeof(float) * (size_t)M * N);
+                for (int t = 0; t < T; t++)
+                    for (int j = 0; j < g; j++) {
+                        const size_t src = (size_t)t * B + lo + j, dst = (size_t)t * g + j;
+                        memcpy(Ag + dst * M, A + src * M, sizeof(float) * (size_t)M);
+                        memcpy(Bg + dst * N, Bm + src * N, sizeof(float) * (size_t)N);
+                    }
+                memcpy(Cw, C0, sizeof(float) * (size_t)M * N);
+                memcpy(Cg, C0, sizeof(float) * (size_t)M * N);
+                rnn__sgemm(1, 0, M, N, Mg, 1, Ag, M, Bg, N, 1, Cw, N);
+                rnn__sgemm_krows(g, B, M, N, Mg, 1, A + (size_t)lo * M, M, Bm + (size_t)lo * N, N, 1,
+                                 Cg, N);
+                snprintf(what, sizeof what, "%s krows T %d B %d g %d at %d", rnn__gemm_backend(),
+                         T, B, g, lo);
+                if (paths[p].bitwise)
+                    CHECK_MSG(memcmp(Cw, Cg, sizeof(float) * (size_t)M * N) == 0,
+                              "%s: differs from the product of the gathered rows", what);
+                else
+                    CHECK(check_gemm(what, 1, 0, M, N, Mg, 1, Ag, M, Bg, N, 1, C0, Cg, N));
+                free(A);
+                free(Bm);
+                free(Ag);
+                free(Bg);
+                free(C0);
+                free(Cw);
+                free(Cg);
+            }
+    }
+    unsetenv("RNN_GEMM");
+}
+
 /* The backend names and the fallback for an unknown request. */
 static void test_gemm_backend_names(void)
 {
@@ -533,4 +642,5 @@ void suite_gemm(void)
     RUN(test_gemm_pack_parts);
     RUN(test_gemm_threads);
     RUN(test_gemm_row_split);
+    RUN(test_gemm_grouped_rows);
 }

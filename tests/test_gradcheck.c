@@ -69,7 +69,8 @@ static void run_case(rnn_cell cell, int reverse, int var)
     rnn__rng_seed(&r, 100 + cell * 4 + reverse * 2 + var);
     problem p = {cell, reverse, var ? lens : NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     p.nw = rnn__rec_param_count(cell, I, H);
-    size_t nc = rnn__rec_cache_count(cell, T, B, H), ns = rnn__rec_scratch_count(cell, B, H);
+    size_t nc = rnn__rec_cache_count(cell, T, B, H),
+           ns = rnn__rec_scratch_count(cell, B, H) + rnn__rec_partial_count(cell, B, I, H);
     p.w = calloc(p.nw, sizeof(double));
     p.x = calloc(T * B * I, sizeof(double));
     p.h0 = calloc(B * H, sizeof(double));

@@ -22,7 +22,8 @@ static void run(rnn_cell cell, int reverse, int var)
     rnn__rng r;
     rnn__rng_seed(&r, 7 + cell + 10 * reverse + 100 * var);
     size_t nw = rnn__rec_param_count(cell, I, H);
-    size_t nc = rnn__rec_cache_count(cell, T, B, H), ns = rnn__rec_scratch_count(cell, B, H);
+    size_t nc = rnn__rec_cache_count(cell, T, B, H),
+           ns = rnn__rec_scratch_count(cell, B, H) + rnn__rec_partial_count(cell, B, I, H);
     size_t nx = (size_t)T * B * I, ny = (size_t)T * B * H, nh = (size_t)B * H;
     size_t total = nw * 2 + nc + ns + nx * 2 + ny * 2 + nh * 9;
     float *f = calloc(total, sizeof *f);
@@ -127,6 +128,7 @@ static float *run_threads(rnn_cell cell, int reverse, const int32_t *lens, int T
     size_t ndx = V > 0 ? (size_t)V * I : nx;
     if (lookup)
         ns += rnn__rec_lookup_count(cell, V, H);
+    ns += rnn__rec_partial_count(cell, B, I > V ? I : V, H);
     float *w = malloc(nw * sizeof *w), *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
     float *h0 = malloc(4 * nh * sizeof *h0), *cache = malloc(nc * sizeof *cache);
     float *scratch = malloc(ns * sizeof *scratch);
@@ -175,9 +177,10 @@ static float *run_threads(rnn_cell cell, int reverse, const int32_t *lens, int T
     return out;
 }
 
-/* Results do not depend on the thread count, bit for bit (our GEMM): dW_hh and dW_ih
- * taken by separate threads (I close to H) or both split over all threads
- * (I far from H; odd thread counts), the batch split evenly or not, with and
+/* Results do not depend on the thread count, bit for bit (our GEMM): the
+ * weight gradients summed per fixed block of batch rows by one thread per
+ * block, by several (4 threads) or one for both (1 thread; 3 threads: 1 and
+ * 2), the batch split evenly or not, with and
  * without lengths, both directions, token input by lookup. Sizes are above the threading threshold
  * (2e6 multiply-adds), the RNN of the last shape excepted. */
 static void test_threads_bitwise(void)

@@ -91,6 +91,27 @@ void rnn__sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 void rnn__dgemm(int trans_a, int trans_b, int M, int N, int K, double alpha,
                 const double *A, int lda, const double *B, int ldb,
                 double beta, double *C, int ldc);
+/* Products over the rows of [T][B]-ordered data that belong to one block of
+ * batch rows: g consecutive rows out of every gs (row r of the operand is
+ * row r / g * gs + r % g of the memory given). The recurrent layers use them
+ * so that a thread touches only the batch rows it runs through time.
+ * rnn__sgemm_mrows: C = alpha A op(B) + beta C, the M rows of A (not
+ *   transposed) and of C grouped; M a multiple of g. Every element is
+ *   bitwise the one rnn__sgemm computes for all the rows at once.
+ * rnn__sgemm_krows: C = alpha A^T B + beta C, the K rows of A and of B
+ *   grouped; K a multiple of g. Bitwise the product of the gathered rows by
+ *   rnn__sgemm (but if memory runs out). The libraries' paths gather the rows
+ *   into temporary copies. */
+void rnn__sgemm_mrows(int g, int gs, int trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc);
+void rnn__sgemm_krows(int g, int gs, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc);
+void rnn__dgemm_mrows(int g, int gs, int trans_b, int M, int N, int K, double alpha,
+                      const double *A, int lda, const double *B, int ldb, double beta,
+                      double *C, int ldc);
+void rnn__dgemm_krows(int g, int gs, int M, int N, int K, double alpha, const double *A,
+                      int lda, const double *B, int ldb, double beta, double *C, int ldc);
 /* The portable kernels, always compiled (tests compare them to the others):
  * the float one is the blocked C kernel of the "portable" path. */
 void rnn__sgemm_portable(int trans_a, int trans_b, int M, int N, int K,

@@ -268,6 +268,111 @@ void rnn__sgemm_portable(int ta, int tb, int M, int N, int K, float alpha,
                ldc);
 }
 
+/* ---- products over grouped rows (a block of batch rows) --------------- */
+
+static inline ptrdiff_t grow(int g, int gs, int r)
+{
+    return (ptrdiff_t)(r / g) * gs + r % g;
+}
+
+/* The libraries' path: the grouped rows gathered into contiguous copies,
+ * one library call; group by group if the copies cannot be allocated. */
+static void grouped_lib(int kind, int mg, int kg, int gs, int tb, int M, int N, int K,
+                        float alpha, const float *A, int lda, const float *B, int ldb,
+                        float beta, float *C, int ldc)
+{
+    if (mg) {
+        float *a = malloc(sizeof(float) * ((size_t)M * K + (size_t)M * N));
+        if (!a) {
+            for (int r = 0; r < M; r += mg)
+                sgemm_kind(kind, 0, tb, mg, N, K, alpha, A + grow(mg, gs, r) * lda, lda, B,
+                           ldb, beta, C + grow(mg, gs, r) * ldc, ldc);
+            return;
+        }
+        float *c = a + (size_t)M * K;
+        for (int r = 0; r < M; r++) {
+            memcpy(a + (size_t)r * K, A + grow(mg, gs, r) * lda, sizeof(float) * (size_t)K);
+            if (beta != 0)
+                memcpy(c + (size_t)r * N, C + grow(mg, gs, r) * ldc, sizeof(float) * (size_t)N);
+        }
+        sgemm_kind(kind, 0, tb, M, N, K, alpha, a, K, B, ldb, beta, c, N);
+        for (int r = 0; r < M; r++)
+            memcpy(C + grow(mg, gs, r) * ldc, c + (size_t)r * N, sizeof(float) * (size_t)N);
+        free(a);
+        return;
+    }
+    float *a = malloc(sizeof(float) * ((size_t)K * M + (size_t)K * N));
+    if (!a) {
+        for (int r = 0; r < K; r += kg)
+            sgemm_kind(kind, 1, 0, M, N, kg, alpha, A + grow(kg, gs, r) * lda, lda,
+                       B + grow(kg, gs, r) * ldb, ldb, r ? 1.0f : beta, C, ldc);
+        return;
+    }
+    float *b = a + (size_t)K * M;
+    for (int r = 0; r < K; r++) {
+        memcpy(a + (size_t)r * M, A + grow(kg, gs, r) * lda, sizeof(float) * (size_t)M);
+        memcpy(b + (size_t)r * N, B + grow(kg, gs, r) * ldb, sizeof(float) * (size_t)N);
+    }
+    sgemm_kind(kind, 1, 0, M, N, K, alpha, a, M, b, N, beta, C, ldc);
+    free(a);
+}
+
+static void sgemm_grouped(int mg, int kg, int gs, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta,
+                          float *C, int ldc)
+{
+    const int kind = gemm_kind(), ta = kg > 0;
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0) {
+        if (mg)
+            for (int r = 0; r < M; r += mg)
+                scale_c(mg, N, beta, C + grow(mg, gs, r) * ldc, ldc);
+        else
+            scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    switch (kind) {
+#ifdef RNN__GEMM_X86
+    case K_AVX512:
+        rnn__sgemm_avx512_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                  ldc);
+        return;
+    case K_AVX2:
+        rnn__sgemm_avx2_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                ldc);
+        return;
+#endif
+    case K_PORTABLE:
+        rnn__sgemm_generic_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                   ldc);
+        return;
+    default:
+        grouped_lib(kind, mg, kg, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+}
+
+void rnn__sgemm_mrows(int g, int gs, int tb, int M, int N, int K, float alpha, const float *A,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    assert(g > 0 && M % g == 0);
+    if (g == gs) /* contiguous */
+        rnn__sgemm(0, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_grouped(g, 0, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void rnn__sgemm_krows(int g, int gs, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    assert(g > 0 && K % g == 0);
+    if (g == gs)
+        rnn__sgemm(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_grouped(0, g, gs, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* ---- products with a pre-packed B ------------------------------------- */
 
 /* The packed buffer: a 16-float (64-byte) header, then op(B). The header
@@ -444,4 +549,25 @@ void rnn__dgemm(int ta, int tb, int M, int N, int K, double alpha,
     }
 #endif
     rnn__dgemm_portable(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void rnn__dgemm_mrows(int g, int gs, int tb, int M, int N, int K, double alpha,
+                      const double *A, int lda, const double *B, int ldb, double beta,
+                      double *C, int ldc)
+{
+    assert(g > 0 && M % g == 0);
+    for (int r = 0; r < M; r += g)
+        rnn__dgemm(0, tb, g, N, K, alpha, A + grow(g, gs, r) * lda, lda, B, ldb, beta,
+                   C + grow(g, gs, r) * ldc, ldc);
+}
+
+void rnn__dgemm_krows(int g, int gs, int M, int N, int K, double alpha, const double *A,
+                      int lda, const double *B, int ldb, double beta, double *C, int ldc)
+{
+    assert(g > 0 && K % g == 0);
+    if (K == 0) /* C = beta C */
+        rnn__dgemm(1, 0, M, N, 0, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (int r = 0; r < K; r += g)
+        rnn__dgemm(1, 0, M, N, g, alpha, A + grow(g, gs, r) * lda, lda,
+                   B + grow(g, gs, r) * ldb, ldb, r ? 1.0 : beta, C, ldc);
 }

@@ -53,6 +53,8 @@
 #define GEMM_NC 4096
 #define GEMM_SMALL_M 64
 #define GEMM_INPLACE_A 1
+/* the kernel reads grouped K rows of a transposed A in place */
+#define GEMM_KSEG 1
 
 #define AI static inline __attribute__((always_inline))
 
@@ -75,8 +77,8 @@ static inline ptrdiff_t panel_off(int n, int v, ptrdiff_t psb)
 /* The tile, for compile-time MRc rows, NVc 16-column vectors; the loops
  * over them unroll completely and acc[][] lives in registers. */
 AI void tile(const int MRc, const int NVc, const int arow, int k,
-             const float *a, ptrdiff_t sa, const float *b, ptrdiff_t rsb,
-             ptrdiff_t psb, float alpha, float beta, float *c,
+             const float *a, ptrdiff_t sa, const gemm_kseg *ks, const float *b,
+             ptrdiff_t rsb, ptrdiff_t psb, float alpha, float beta, float *c,
              ptrdiff_t ldc, int n)
 {
     __m512 acc[GEMM_MR][4];
@@ -102,20 +104,27 @@ RNN__UNROLL
     /* ...but do not keep the 12 row addresses alive through the loop (the
      * compiler would, and spill a B vector for lack of registers) */
     __asm__("" : "+r"(c));
-    for (int kk = 0; kk < k; kk++) {
-        __m512 bv[4];
-RNN__UNROLL
-        for (int v = 0; v < NVc; v++)
-            bv[v] = _mm512_maskz_loadu_ps(mk[v], b + off[v]);
-RNN__UNROLL
-        for (int i = 0; i < MRc; i++) {
-            __m512 ai = _mm512_set1_ps(arow ? a[i * sa] : a[i]);
+    /* k steps in segments: one, or the groups of grouped K rows */
+    for (int kk = 0, seg = ks ? ks->first : k; kk < k; seg = ks ? ks->g : k) {
+        seg = seg < k - kk ? seg : k - kk;
+        for (int s = 0; s < seg; s++) {
+            __m512 bv[4];
 RNN__UNROLL
             for (int v = 0; v < NVc; v++)
-                acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+                bv[v] = _mm512_maskz_loadu_ps(mk[v], b + off[v]);
+RNN__UNROLL
+            for (int i = 0; i < MRc; i++) {
+                __m512 ai = _mm512_set1_ps(arow ? a[i * sa] : a[i]);
+RNN__UNROLL
+                for (int v = 0; v < NVc; v++)
+                    acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+            }
+            b += rsb;
+            a += arow ? 1 : sa;
         }
-        b += rsb;
-        a += arow ? 1 : sa;
+        kk += seg;
+        if (kk < k)
+            a += ks->jump;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 RNN__UNROLL
@@ -135,8 +144,8 @@ RNN__UNROLL
  * of C comes out bitwise the same whatever tile computes it, so splitting
  * the rows of a product differently (other thread counts) changes nothing. */
 AI void tile1(const int NVc, const int arow, int k, const float *a,
-              ptrdiff_t sa, const float *b, ptrdiff_t rsb, ptrdiff_t psb,
-              float alpha, float beta, float *c, int n)
+              ptrdiff_t sa, const gemm_kseg *ks, const float *b, ptrdiff_t rsb,
+              ptrdiff_t psb, float alpha, float beta, float *c, int n)
 {
     __m512 acc[8];
     __mmask16 mk[8];
@@ -147,13 +156,19 @@ RNN__UNROLL
         off[v] = panel_off(n, v, psb);
         acc[v] = _mm512_setzero_ps();
     }
-    for (int kk = 0; kk < k; kk++) {
-        __m512 a0 = _mm512_set1_ps(a[0]);
+    for (int kk = 0, seg = ks ? ks->first : k; kk < k; seg = ks ? ks->g : k) {
+        seg = seg < k - kk ? seg : k - kk;
+        for (int s = 0; s < seg; s++) {
+            __m512 a0 = _mm512_set1_ps(a[0]);
 RNN__UNROLL
-        for (int v = 0; v < NVc; v++)
-            acc[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc[v]);
-        b += rsb;
-        a += sk;
+            for (int v = 0; v < NVc; v++)
+                acc[v] = _mm512_fmadd_ps(a0, _mm512_maskz_loadu_ps(mk[v], b + off[v]), acc[v]);
+            b += rsb;
+            a += sk;
+        }
+        kk += seg;
+        if (kk < k)
+            a += ks->jump;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 RNN__UNROLL
@@ -167,20 +182,21 @@ RNN__UNROLL
 }
 
 #define KARGS                                                                  \
-    int k, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t rsb,        \
-        ptrdiff_t psb, float alpha, float beta, float *c, ptrdiff_t ldc, int n
+    int k, const float *a, ptrdiff_t sa, const gemm_kseg *ks, const float *b,  \
+        ptrdiff_t rsb, ptrdiff_t psb, float alpha, float beta, float *c,       \
+        ptrdiff_t ldc, int n
 typedef void kern_fn(KARGS);
 
 #define TILE(MRc, NVc, AR)                                                     \
     static void tile_##AR##_##MRc##x##NVc(KARGS)                               \
     {                                                                          \
-        tile(MRc, NVc, AR, k, a, sa, b, rsb, psb, alpha, beta, c, ldc, n);     \
+        tile(MRc, NVc, AR, k, a, sa, ks, b, rsb, psb, alpha, beta, c, ldc, n); \
     }
 #define TILE1(NVc, AR)                                                         \
     static void tile_##AR##_1x##NVc(KARGS)                                     \
     {                                                                          \
         (void)ldc;                                                             \
-        tile1(NVc, AR, k, a, sa, b, rsb, psb, alpha, beta, c, n);              \
+        tile1(NVc, AR, k, a, sa, ks, b, rsb, psb, alpha, beta, c, n);          \
     }
 #define TILES(AR)                                                              \
     TILE1(2, AR) TILE(2, 2, AR) TILE(3, 2, AR) TILE(4, 2, AR) TILE(5, 2, AR)   \
@@ -201,15 +217,17 @@ static kern_fn *const tiles64[2][GEMM_WIDE_M + 1] = {
     {0, tile_1_1x4, tile_1_2x4, tile_1_3x4},
 };
 
-static void gemm_kernel(int m, int n, int k, int arow, const float *a,
-                        ptrdiff_t sa, const float *b, ptrdiff_t rsb,
-                        ptrdiff_t psb, float alpha, float beta, float *c,
-                        ptrdiff_t ldc)
+/* ks: NULL, or the groups of a transposed A's grouped K rows, read in
+ * place (gemm_driver.h, GEMM_KSEG) */
+static void gemm_kernel_ks(int m, int n, int k, int arow, const float *a,
+                           ptrdiff_t sa, const gemm_kseg *ks, const float *b,
+                           ptrdiff_t rsb, ptrdiff_t psb, float alpha,
+                           float beta, float *c, ptrdiff_t ldc)
 {
     kern_fn *f = m == 1 && n > 64 ? (arow ? tile_1_1x8 : tile_0_1x8)
                  : n > 32         ? tiles64[arow][m]
                                   : tiles32[arow][m];
-    f(k, a, sa, b, rsb, psb, alpha, beta, c, ldc, n);
+    f(k, a, sa, ks, b, rsb, psb, alpha, beta, c, ldc, n);
 }
 
 #include "core/gemm_driver.h"

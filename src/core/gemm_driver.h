@@ -17,6 +17,9 @@
  *   GEMM_KC, GEMM_MC, GEMM_NC   cache blocking, see below
  *   GEMM_SMALL_M    products with M <= this do not pack A
  *   GEMM_INPLACE_A  1: larger products do not pack A either (read in place)
+ *   GEMM_KSEG       defined: gemm_kernel_ks() replaces gemm_kernel(), with a
+ *                   gemm_kseg * (NULL, or a transposed A's grouped K rows
+ *                   read in place: the pointer jumps between groups)
  *   gemm_kernel()   the micro-kernel:
  *
  *     static void gemm_kernel(int m, int n, int k, int arow,
@@ -42,6 +45,11 @@
  * micro-kernel call streaming its A micro-panel from L2. Later K slices
  * accumulate onto C (beta = 1).
  *
+ * Grouped rows (rnn__sgemm_mrows, rnn__sgemm_krows: the rows of one block
+ * of batch rows of [T][B] data) are addressed through gemm_grow(): row
+ * blocks end at group ends (M), and the packing and the in-place A reads
+ * of a K slice follow the groups (K).
+ *
  * Skinny products (M <= GEMM_SMALL_M, the per-step products of a recurrent
  * layer) read A in place (packing it would cost as much as using it) and
  * only pack B when it is transposed (see gemm_skinny). Products
@@ -63,6 +71,11 @@
 #endif
 
 #define GEMM_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+#ifndef GEMM_L2B
+/* floats of a packed B block that products of short row blocks keep in L2 */
+#define GEMM_L2B 65536
+#endif
 
 /* ---- packing --------------------------------------------------------- */
 
@@ -151,16 +164,17 @@ static inline int gemm_tile_start(int t, int nt, int mc)
 
 /* Packs the kc x nc block of op(B) whose element (kk, j) is
  * src[kk*rs + j*cs] (one of rs, cs is 1) into ceil(nc/16) panels of kc x 16
- * at dst + p * ps, zero-filling panel columns past nc. */
+ * at dst + p * ps, zero-filling panel columns past nc. roff (tb = 0 only):
+ * NULL, or row kk of B is at B + roff[kk] * ldb (rows gathered). */
 static void gemm_pack_b(float *dst, ptrdiff_t ps, int tb, int kc, int nc,
-                        const float *B, ptrdiff_t ldb)
+                        const float *B, ptrdiff_t ldb, const ptrdiff_t *roff)
 {
     if (!tb) {
         /* row by row of B (contiguous reads the prefetcher follows), each
          * row scattered over the panels */
         int full = nc / 16, w = nc % 16;
         for (int kk = 0; kk < kc; kk++) {
-            const float *s = B + kk * ldb;
+            const float *s = B + (roff ? roff[kk] : kk) * ldb;
             float *d = dst + kk * 16;
             for (int p = 0; p < full; p++) /* constant size: vector moves */
                 memcpy(d + p * ps, s + p * 16, sizeof(float) * 16);
@@ -181,22 +195,32 @@ static void gemm_pack_b(float *dst, ptrdiff_t ps, int tb, int kc, int nc,
 }
 
 /* Packs the mc x kc block of a transposed A (element (i, kk) at
- * A[kk*lda + i]) into the nt tiles' micro-panels, tile by tile. */
+ * A[r(kk)*lda + i], r(kk) = roff ? roff[kk] : kk) into the nt tiles'
+ * micro-panels, tile by tile. */
 static void gemm_pack_at(float *dst, int kc, int mc, int nt, const float *A,
-                         ptrdiff_t lda)
+                         ptrdiff_t lda, const ptrdiff_t *roff)
 {
     for (int t = 0; t < nt; t++) {
         int i0 = gemm_tile_start(t, nt, mc), m = gemm_tile_start(t + 1, nt, mc) - i0;
         float *d = dst + (size_t)t * GEMM_MR * kc;
         const float *s = A + i0;
-        if (m == GEMM_MR) /* constant size: vector moves */
-            for (int kk = 0; kk < kc; kk++)
-                memcpy(d + kk * GEMM_MR, s + kk * lda, sizeof(float) * GEMM_MR);
-        else
-            for (int kk = 0; kk < kc; kk++)
+        for (int kk = 0; kk < kc; kk++) {
+            const float *sk = s + (roff ? roff[kk] : kk) * lda;
+            if (m == GEMM_MR) /* constant size: vector moves */
+                memcpy(d + kk * GEMM_MR, sk, sizeof(float) * GEMM_MR);
+            else
                 for (int i = 0; i < m; i++)
-                    d[kk * GEMM_MR + i] = s[kk * lda + i];
+                    d[kk * GEMM_MR + i] = sk[i];
+        }
     }
+}
+
+/* Row r of an operand whose rows come in groups: g rows, then the next
+ * group gs rows further on (g == 0: contiguous rows). The recurrent layers
+ * use it for a block of batch rows of [T][B] data: g rows out of every B. */
+static inline ptrdiff_t gemm_grow(int g, ptrdiff_t gs, ptrdiff_t r)
+{
+    return g ? r / g * gs + r % g : r;
 }
 
 /* ---- the blocked product ---------------------------------------------- */
@@ -215,6 +239,8 @@ typedef struct {
     ptrdiff_t ldc;
     int pack_a;
     int kc_blk, mc_blk, nc_blk;
+    int mg, kg;      /* rows of A and C (mg) or of A^T and B (kg) grouped,  */
+    ptrdiff_t mgs, kgs; /* gemm_grow(); 0: contiguous                      */
     float *abuf;     /* pack_a: MC*KC floats */
     float *bbuf;     /* bmode 1,2: kc_blk*round_up(nc_blk,16) floats */
 } gemm_args;
@@ -222,6 +248,9 @@ typedef struct {
 static void gemm_block(const gemm_args *g)
 {
     const int M = g->M, N = g->N, K = g->K;
+    /* grouped K rows: where the rows of the current slice are */
+    ptrdiff_t roffbuf[GEMM_KC];
+    const ptrdiff_t *roff = g->kg ? roffbuf : NULL;
     for (int jc = 0; jc < N; jc += g->nc_blk) {
         int nc = GEMM_MIN(g->nc_blk, N - jc);
         for (int pc = 0; pc < K; pc += g->kc_blk) {
@@ -230,6 +259,18 @@ static void gemm_block(const gemm_args *g)
             float beta = pc == 0 ? g->beta : 1.0f;
             const float *bp;
             ptrdiff_t rsb, psb;
+            gemm_kseg ks = {0, 0, 0};
+            if (roff) {
+                for (int kk = 0; kk < kc; kk++)
+                    roffbuf[kk] = gemm_grow(g->kg, g->kgs, pc + kk);
+                /* in place: the slice starts pc % kg rows into a group */
+                ks.first = g->kg - pc % g->kg;
+                ks.g = g->kg;
+                ks.jump = (g->kgs - g->kg) * g->lda;
+            }
+#ifndef GEMM_KSEG
+            (void)ks;
+#endif
             switch (g->bmode) {
             case 0:
                 bp = g->B + pc * g->ldb + jc;
@@ -238,14 +279,14 @@ static void gemm_block(const gemm_args *g)
                 break;
             case 1:
                 gemm_pack_b(g->bbuf, (ptrdiff_t)kc * 16, 0, kc, nc,
-                            g->B + pc * g->ldb + jc, g->ldb);
+                            g->B + (roff ? 0 : pc * g->ldb) + jc, g->ldb, roff);
                 bp = g->bbuf;
                 rsb = 16;
                 psb = (ptrdiff_t)kc * 16;
                 break;
             case 2:
                 gemm_pack_b(g->bbuf, (ptrdiff_t)kc * 16, 1, kc, nc,
-                            g->B + jc * g->ldb + pc, g->ldb);
+                            g->B + jc * g->ldb + pc, g->ldb, NULL);
                 bp = g->bbuf;
                 rsb = 16;
                 psb = (ptrdiff_t)kc * 16;
@@ -256,15 +297,23 @@ static void gemm_block(const gemm_args *g)
                 psb = g->ldb;
                 break;
             }
-            for (int ic = 0; ic < M; ic += g->mc_blk) {
-                int mc = GEMM_MIN(g->mc_blk, M - ic);
+            for (int ic = 0, mc; ic < M; ic += mc) {
+                mc = GEMM_MIN(g->mc_blk, M - ic);
+                /* ra: the row of A and C where the block starts (grouped
+                 * rows: a block never crosses the end of a group) */
+                ptrdiff_t ra = ic;
+                if (g->mg) {
+                    mc = GEMM_MIN(mc, g->mg - ic % g->mg);
+                    ra = gemm_grow(g->mg, g->mgs, ic);
+                }
                 int nt = (mc + GEMM_MR - 1) / GEMM_MR;
                 if (g->pack_a && g->ta)
-                    gemm_pack_at(g->abuf, kc, mc, nt, g->A + pc * g->lda + ic, g->lda);
+                    gemm_pack_at(g->abuf, kc, mc, nt, g->A + (roff ? 0 : pc * g->lda) + ic,
+                                 g->lda, roff);
                 else if (g->pack_a)
                     for (int t = 0; t < nt; t++) {
-                        int r0 = ic + gemm_tile_start(t, nt, mc);
-                        int m = ic + gemm_tile_start(t + 1, nt, mc) - r0;
+                        ptrdiff_t r0 = ra + gemm_tile_start(t, nt, mc);
+                        int m = gemm_tile_start(t + 1, nt, mc) - gemm_tile_start(t, nt, mc);
                         gemm_pack_t(g->abuf + (size_t)t * GEMM_MR * kc, GEMM_MR,
                                     g->A + r0 * g->lda + pc, g->lda, m, kc);
                     }
@@ -272,7 +321,7 @@ static void gemm_block(const gemm_args *g)
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = GEMM_MIN(nr, nc - jr);
                     const float *b = bp + (jr / 16) * psb;
-                    float *c = g->C + (ptrdiff_t)ic * g->ldc + jc + jr;
+                    float *c = g->C + ra * g->ldc + jc + jr;
                     for (int t = 0; t < nt; t++) {
                         int i0 = gemm_tile_start(t, nt, mc);
                         int m = gemm_tile_start(t + 1, nt, mc) - i0;
@@ -283,15 +332,20 @@ static void gemm_block(const gemm_args *g)
                             a = g->abuf + (size_t)t * GEMM_MR * kc;
                             sa = GEMM_MR;
                         } else if (g->ta) {
-                            a = g->A + pc * g->lda + ic + i0;
+                            a = g->A + (roff ? roff[0] : pc) * g->lda + ic + i0;
                             sa = g->lda;
                         } else {
-                            a = g->A + (ic + i0) * g->lda + pc;
+                            a = g->A + (ra + i0) * g->lda + pc;
                             sa = g->lda;
                             arow = 1;
                         }
+#ifdef GEMM_KSEG
+                        gemm_kernel_ks(m, n, kc, arow, a, sa, roff && !g->pack_a ? &ks : NULL,
+                                       b, rsb, psb, g->alpha, beta, c + i0 * g->ldc, g->ldc);
+#else
                         gemm_kernel(m, n, kc, arow, a, sa, b, rsb, psb,
                                     g->alpha, beta, c + i0 * g->ldc, g->ldc);
+#endif
                     }
                 }
             }
@@ -339,18 +393,18 @@ static void gemm_skinny(gemm_args *g, int tb, float *stackbuf, void **heap)
     g->nc_blk = 64;
 }
 
-void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
-               const float *A, int lda, const float *B, int ldb, float beta,
-               float *C, int ldc)
+/* The product, its rows grouped (gemm_args.mg, kg) or not. Grouped K rows
+ * (ta = 1, tb = 0) take the blocked configuration whatever M (B is packed
+ * from its gathered rows); A is read in place by a kernel that can jump
+ * between groups (GEMM_KSEG), else packed from its gathered rows. Grouped M
+ * rows make row blocks that never cross a group. */
+static void gemm_run(gemm_args *g, int tb)
 {
     _Alignas(64) float stackbuf[GEMM_STACK_FLOATS];
-    gemm_args g = {
-        .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .ta = ta,
-        .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc,
-    };
     void *heap = NULL;
-    if (M <= GEMM_SMALL_M) {
-        gemm_skinny(&g, tb, stackbuf, &heap);
+    const int M = g->M, N = g->N, K = g->K;
+    if (M <= GEMM_SMALL_M && !g->kg) {
+        gemm_skinny(g, tb, stackbuf, &heap);
     } else {
         /* GEMM_INPLACE_A: A is read in place, a transposed A's micro-panel
          * rows (MR consecutive floats per k) being as good as packed ones,
@@ -358,31 +412,74 @@ void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
          * packing pass, not overlapped with the FMAs, costs 5-15% of a
          * product with N <= 512 (AVX-512 on Zen 5; the AVX2 and portable
          * kernels, with 4-6 rows, do better packed) */
-        g.pack_a = !GEMM_INPLACE_A;
-        g.bmode = tb ? 2 : 1;
-        g.kc_blk = GEMM_MIN(K, GEMM_KC);
+#ifdef GEMM_KSEG
+        g->pack_a = !GEMM_INPLACE_A;
+#else
+        g->pack_a = !GEMM_INPLACE_A || g->kg;
+#endif
+        g->bmode = tb ? 2 : 1;
+        g->kc_blk = GEMM_MIN(K, GEMM_KC);
         /* row blocks of nearly equal height (M = 256: 2 x 128, not
-         * 240 + 16), whole tiles each */
-        int nblk = (M + GEMM_MC - 1) / GEMM_MC;
-        g.mc_blk = ((M + nblk - 1) / nblk + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
-        g.nc_blk = GEMM_MIN(N, GEMM_NC);
-        size_t nt = (size_t)(g.mc_blk + GEMM_MR - 1) / GEMM_MR;
-        size_t na = g.pack_a ? nt * GEMM_MR * (size_t)g.kc_blk : 0;
-        size_t nb = (size_t)g.kc_blk * (size_t)((g.nc_blk + 15) / 16 * 16);
+         * 240 + 16; grouped rows: of a group), whole tiles each */
+        const int rows = g->mg ? g->mg : M;
+        int nblk = (rows + GEMM_MC - 1) / GEMM_MC;
+        g->mc_blk = ((rows + nblk - 1) / nblk + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+        g->nc_blk = GEMM_MIN(N, GEMM_NC);
+        if (g->mg && g->mg < GEMM_MC) {
+            /* short row blocks (a group each) stream the packed B block
+             * once per group: keep it in L2 (GEMM_L2B floats) */
+            int nc = GEMM_L2B / g->kc_blk / 64 * 64;
+            g->nc_blk = GEMM_MIN(g->nc_blk, nc > 64 ? nc : 64);
+        }
+        size_t nt = (size_t)(g->mc_blk + GEMM_MR - 1) / GEMM_MR;
+        size_t na = g->pack_a ? nt * GEMM_MR * (size_t)g->kc_blk : 0;
+        size_t nb = (size_t)g->kc_blk * (size_t)((g->nc_blk + 15) / 16 * 16);
         float *buf = stackbuf;
         if (na + nb + 16 > GEMM_STACK_FLOATS)
             buf = heap = malloc(sizeof(float) * (na + nb + 16));
         if (buf) {
             /* B panels start on a cache line (malloc aligns to 16) */
             float *p = (float *)(((uintptr_t)buf + 63) & ~(uintptr_t)63);
-            g.bbuf = p;
-            g.abuf = p + nb;
+            g->bbuf = p;
+            g->abuf = p + nb;
+        } else if (!g->kg) {
+            gemm_skinny(g, tb, stackbuf, &heap); /* out of memory: slower, correct */
         } else {
-            gemm_skinny(&g, tb, stackbuf, &heap); /* out of memory: slower, correct */
+            /* out of memory, grouped K: shallow slices whose A and B blocks
+             * fit the stack (slower; the last bits may differ) */
+            g->kc_blk = 64;
+            g->mc_blk = GEMM_MR * 4;
+            g->nc_blk = (GEMM_STACK_FLOATS - 16 - 4 * GEMM_MR * 64) / 64 / 16 * 16;
+            float *p = (float *)(((uintptr_t)stackbuf + 63) & ~(uintptr_t)63);
+            g->bbuf = p;
+            g->abuf = p + (size_t)64 * g->nc_blk;
         }
     }
-    gemm_block(&g);
+    gemm_block(g);
     free(heap);
+}
+
+void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
+               const float *A, int lda, const float *B, int ldb, float beta,
+               float *C, int ldc)
+{
+    gemm_args g = {
+        .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .ta = ta,
+        .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc,
+    };
+    gemm_run(&g, tb);
+}
+
+void GEMM_FN(_grouped)(int mg, int kg, int gs, int ta, int tb, int M, int N, int K,
+                       float alpha, const float *A, int lda, const float *B, int ldb,
+                       float beta, float *C, int ldc)
+{
+    gemm_args g = {
+        .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .ta = ta,
+        .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc,
+        .mg = mg, .mgs = mg ? gs : 0, .kg = kg, .kgs = kg ? gs : 0,
+    };
+    gemm_run(&g, tb);
 }
 
 void GEMM_FN(_packed)(int M, int N, int K, float alpha, const float *A,
@@ -404,5 +501,5 @@ void GEMM_FN(_packed)(int M, int N, int K, float alpha, const float *A,
 void GEMM_FN(_pack)(float *panels, int tb, int K, int N, const float *B,
                     int ldb)
 {
-    gemm_pack_b(panels, (ptrdiff_t)K * 16, tb, K, N, B, ldb);
+    gemm_pack_b(panels, (ptrdiff_t)K * 16, tb, K, N, B, ldb, NULL);
 }

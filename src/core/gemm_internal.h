@@ -22,6 +22,14 @@
 #define RNN__GEMM_PANEL 16
 #define RNN__GEMM_NPAD 64
 
+/* Grouped K rows of a transposed A read in place by a micro-kernel
+ * (rnn__sgemm_krows): after `first` k steps, then after every `g` more, A
+ * advances by `jump` floats beyond its stride. */
+typedef struct {
+    int first, g;
+    ptrdiff_t jump;
+} gemm_kseg;
+
 /* Preconditions for all three: M, N, K >= 1 and alpha != 0 (gemm.c handles
  * the degenerate cases); arguments as for rnn__sgemm. */
 #define RNN__GEMM_DECLARE(isa)                                                 \
@@ -35,7 +43,14 @@
                                    const float *panels, float beta, float *C,  \
                                    int ldc);                                   \
     void rnn__sgemm_##isa##_pack(float *panels, int trans_b, int K, int N,     \
-                                 const float *B, int ldb);
+                                 const float *B, int ldb);                     \
+    /* rows of A and C (mg) or of A^T and B (kg) in groups of mg (kg) rows,    \
+     * gs rows apart; see rnn__sgemm_mrows and rnn__sgemm_krows */             \
+    void rnn__sgemm_##isa##_grouped(int mg, int kg, int gs, int trans_a,       \
+                                    int trans_b, int M, int N, int K,          \
+                                    float alpha, const float *A, int lda,      \
+                                    const float *B, int ldb, float beta,       \
+                                    float *C, int ldc);
 
 RNN__GEMM_DECLARE(generic)
 #if defined(__x86_64__) && defined(__GNUC__)

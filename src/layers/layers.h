@@ -29,6 +29,8 @@
  * team size (0 and 1 without OpenMP). */
 int rnn__threads_for(int requested, double work);
 void rnn__split(int n, int parts, int k, int align, int *lo, int *hi);
+/* The same for n elements of size_t, no alignment. */
+void rnn__split_size(size_t n, int parts, int k, size_t *lo, size_t *hi);
 #ifdef _OPENMP
 #include <omp.h>
 #define RNN__TID() omp_get_thread_num()
@@ -48,6 +50,16 @@ size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H);
 size_t rnn__rec_states_offset(rnn_cell cell, int T, int B, int H);
 /* Elements of per-call scratch (forward and backward). */
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
+/* Blocks of batch rows whose weight gradients a backward sums separately
+ * (then adds in order): 2 for B >= 2, else 1. Fixed by B alone, so that the
+ * sums do not depend on the thread count. */
+int rnn__rec_row_blocks(int B);
+/* Elements of scratch, beyond rnn__rec_scratch_count and the lookup table
+ * (rnn__rec_lookup_count, when token input), that a backward needs for the
+ * partial sums of its second row block: G*H*(H + 2 + W), W the widest
+ * input (I) of any layer that uses the scratch, or the token table's V when
+ * larger. 0 when B has one row block, or on overflow (then also W < 1). */
+size_t rnn__rec_partial_count(rnn_cell cell, int B, int W, int H);
 /* Elements of scratch, beyond rnn__rec_scratch_count, that a call with its
  * input given by token ids (ids != NULL below) needs: a [V][G*H] table.
  * 0 on overflow. */

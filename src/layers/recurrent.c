@@ -63,6 +63,22 @@ size_t rnn__rec_lookup_count(rnn_cell cell, int V, int H)
     return n;
 }
 
+int rnn__rec_row_blocks(int B)
+{
+    return B >= 2 ? 2 : 1;
+}
+
+size_t rnn__rec_partial_count(rnn_cell cell, int B, int W, int H)
+{
+    size_t gh, per_row, n;
+    if (rnn__rec_row_blocks(B) < 2 || W < 1 || H < 1 ||
+        !rnn__mul(&gh, (size_t)rnn_cell_gates(cell), (size_t)H) ||
+        !rnn__add(&per_row, (size_t)W, (size_t)H) || !rnn__add(&per_row, per_row, 2) ||
+        !rnn__mul(&n, gh, per_row))
+        return 0;
+    return n;
+}
+
 int rnn__rec_lookup_pays(int V, size_t rows)
 {
     return V > 0 && 2 * (size_t)V <= rows;
@@ -114,10 +130,19 @@ void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
     *hi = (int)(h < n ? h : n);
 }
 
+void rnn__split_size(size_t n, int parts, int k, size_t *lo, size_t *hi)
+{
+    /* n * k / parts without overflow for any n */
+    *lo = n / (size_t)parts * (size_t)k + n % (size_t)parts * (size_t)k / (size_t)parts;
+    *hi = n / (size_t)parts * (size_t)(k + 1) + n % (size_t)parts * (size_t)(k + 1) / (size_t)parts;
+}
+
 /* float: the pointwise math comes from the kernels chosen for this CPU */
 #define REAL float
 #define SFX(name) name
 #define GEMM rnn__sgemm
+#define GEMM_MROWS rnn__sgemm_mrows
+#define GEMM_KROWS rnn__sgemm_krows
 #define RECUR_PACK_PART(pack, tb, K, N, B, ldb, part, parts) \
     rnn__sgemm_pack_b_part(pack, tb, K, N, B, ldb, part, parts)
 #define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
@@ -128,6 +153,8 @@ void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
 #undef REAL
 #undef SFX
 #undef GEMM
+#undef GEMM_MROWS
+#undef GEMM_KROWS
 #undef RECUR_PACK_PART
 #undef RECUR_GEMM
 #undef KERNELS_DECL
@@ -137,6 +164,8 @@ void rnn__split(int n, int parts, int k, int align, int *lo, int *hi)
 #define REAL double
 #define SFX(name) name##_f64
 #define GEMM rnn__dgemm
+#define GEMM_MROWS rnn__dgemm_mrows
+#define GEMM_KROWS rnn__dgemm_krows
 #define RECUR_PACK_PART(pack, tb, K, N, B, ldb, part, parts)
 #define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
     GEMM(0, tb, M, N, K, 1, A, lda, B, ldb, beta, C, ldc)

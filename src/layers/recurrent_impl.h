@@ -25,7 +25,9 @@
  *             the gate activations, which are no longer needed), then
  *             dh_prev = dG[t] W_hh                     (one GEMM over the batch)
  *             after the loop: dW_ih += dG^T X, dX = dG W_ih, dW_hh += dG^T H_prev
- *             as three big GEMMs, and the bias gradients as column sums.
+ *             as big GEMMs, and the bias gradients as column sums; the
+ *             weight gradients summed per block of batch rows, the second
+ *             block into a partial (scratch) added after.
  *
  * Cache layout (elements):
  *   gates [T][B][GH]    activated gates (LSTM i,f,g,o; GRU r,z,n; RNN unused)
@@ -38,6 +40,8 @@
  */
 
 #define RNN__ACTIVE(lengths, t, b) (!(lengths) || (t) < (lengths)[b])
+/* elements per call of a row kernel taking an int count */
+#define RNN__CHUNK ((size_t)1 << 30)
 
 /* ---- the sequence driver -------------------------------------------------- */
 
@@ -45,10 +49,16 @@
  * recurrence, so each thread runs the time loop for its own slice of the
  * batch with no synchronisation per step; a thread done with its slice
  * takes half the rows left to a slower one (share.h: cores of unequal speed
- * otherwise leave the faster one waiting). The hoisted GEMMs are split by
- * output columns (input projection) or rows (weight gradients, dX). Every
- * output element is computed by the same arithmetic in the same order
- * whatever the split, so results are identical for any thread count. */
+ * otherwise leave the faster one waiting). The hoisted products keep to the
+ * same slices: the input projection and dX compute this thread's batch rows
+ * of every step (rnn__sgemm_mrows), and the weight gradients are summed per
+ * block of batch rows (rnn__sgemm_krows; two blocks, one per thread of
+ * two), so that a core seldom touches lines another core wrote or holds:
+ * such a line costs a transfer between the cores (2 threads, 2xRNN-256:
+ * -2% per step, docs/performance.md). Every output element is computed by
+ * the same arithmetic in the same order whatever the split (the blocks are
+ * fixed by B, not by the thread count), so results are identical for any
+ * thread count. */
 
 void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
                            int reverse, const int32_t *lengths, REAL *y,
@@ -108,9 +118,12 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
                     const size_t r = (size_t)t * B + b;
                     memcpy(gates + r * GH, lut + (size_t)ids[r] * GH, sizeof(REAL) * GH);
                 }
-        } else if (c_hi > c_lo) {
-            GEMM(0, 1, (int)TB, c_hi - c_lo, I, 1, x, I, w_ih + (size_t)c_lo * I, I, 0,
-                 gates + c_lo, GH);
+        } else if (b_hi > b_lo) {
+            /* this thread's batch rows of every step: the rows its time
+             * loop runs, so that no other core has them in its cache */
+            const int nb = b_hi - b_lo;
+            GEMM_MROWS(nb, B, 1, T * nb, GH, I, 1, x + (size_t)b_lo * I, I, w_ih, I, 0,
+                       gates + (size_t)b_lo * GH, GH);
         }
         REAL *hinit = hbuf + (reverse ? TB * H : 0), *cinit = cbuf + (reverse ? TB * H : 0);
         const size_t r_lo = (size_t)b_lo * H, r_n = (size_t)(b_hi - b_lo) * H;
@@ -200,7 +213,7 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
     const size_t BH = (size_t)B * H, TB = (size_t)T * B;
     const REAL *w_ih = w, *w_hh = w + (size_t)GH * I;
     REAL *dw_ih = dw, *dw_hh = dw + (size_t)GH * I;
-    REAL *db_ih = dw_hh + (size_t)GH * H, *db_hh = db_ih + GH;
+    REAL *db_ih = dw_hh + (size_t)GH * H;
 
     REAL *dG = cache; /* the gate activations become their gradients */
     REAL *hbuf = dG + TB * GH;
@@ -288,86 +301,123 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
         if (dc0 && lstm)
             memcpy(dc0 + r_lo, dc + r_lo, sizeof(REAL) * r_n);
 
-        /* The big GEMMs over all T*B rows: gate rows of the weight
-         * gradients, and this thread's rows of dX. With an even thread count
-         * and inputs about as wide as the state, half the threads take dW_hh
-         * and the other half dW_ih (each product split by its rows within
-         * the group), so that no two threads pack the same B operand (h_prev
-         * or x, 2 MB each at T*B = 2048): with both products split over all
-         * threads, every thread packed both. Any split gives the same bits
-         * (the GEMM sums each element alike whatever rows a call covers). */
-        const int grouped = !ids && nth % 2 == 0 && 4 * I >= 3 * H && 4 * H >= 3 * I;
-        const int gsz = grouped ? nth / 2 : nth, gid = tid % gsz;
-        const int do_hh = !grouped || tid < gsz, do_ih = !grouped || tid >= gsz;
-        int m_lo, m_hi;
-        rnn__split(GH, gsz, gid, 16, &m_lo, &m_hi);
-        if (m_hi > m_lo) {
-            /* input side: GRU's n block comes from hnp (dn before the reset) */
-            const int split = gru ? 2 * H : GH;
-            const int a_hi = m_hi < split ? m_hi : split, n_lo = m_lo > split ? m_lo : split;
-            if (do_hh) {
-                GEMM(1, 0, m_hi - m_lo, H, (int)TB, 1, dG + m_lo, GH, hprev, H, 1,
-                     dw_hh + (size_t)m_lo * H, H);
-                /* bias gradients: column sums of dG, one pass for both where
-                 * db_ih and db_hh are the same sums */
-                if (a_hi > m_lo)
-                    KCALL(colsum_rows)(TB, a_hi - m_lo, GH, dG + m_lo, db_hh + m_lo, db_ih + m_lo);
-                if (m_hi > n_lo) {
-                    KCALL(colsum_rows)(TB, m_hi - n_lo, GH, dG + n_lo, db_hh + n_lo, NULL);
-                    KCALL(colsum_rows)(TB, m_hi - n_lo, H, hnp + (n_lo - split), db_ih + n_lo, NULL);
-                }
-            }
-            if (do_ih && !ids) {
-                if (a_hi > m_lo)
-                    GEMM(1, 0, a_hi - m_lo, I, (int)TB, 1, dG + m_lo, GH, x, I, 1,
-                         dw_ih + (size_t)m_lo * I, I);
-                if (m_hi > n_lo)
-                    GEMM(1, 0, m_hi - n_lo, I, (int)TB, 1, hnp + (n_lo - split), H, x, I, 1,
-                         dw_ih + (size_t)n_lo * I, I);
+        /* dX: this thread's batch rows of every step, as in the forward */
+        const int nb = b_hi - b_lo;
+        if (dx && !ids && nb > 0) {
+            REAL *dxr = dx + (size_t)b_lo * I;
+            const REAL *g0 = dG + (size_t)b_lo * GH;
+            if (gru) {
+                GEMM_MROWS(nb, B, 0, T * nb, I, 2 * H, 1, g0, GH, w_ih, I, accumulate_dx ? 1 : 0,
+                           dxr, I);
+                GEMM_MROWS(nb, B, 0, T * nb, I, H, 1, hnp + (size_t)b_lo * H, H,
+                           w_ih + (size_t)2 * H * I, I, 1, dxr, I);
+            } else {
+                GEMM_MROWS(nb, B, 0, T * nb, I, GH, 1, g0, GH, w_ih, I, accumulate_dx ? 1 : 0,
+                           dxr, I);
             }
         }
-        if (ids) {
-            /* token input: S[v] = the input-side gradient rows of the steps
-             * that read table row v, summed in row order (this thread's
-             * columns); then dW_ih += S^T table, dtable += S W_ih */
-            REAL *S = scratch + rnn__rec_scratch_count(cell, B, H);
-            const int split = gru ? 2 * H : GH;
-            int s_lo, s_hi;
-            rnn__split(GH, nth, tid, 16, &s_lo, &s_hi);
-            const int a_hi = s_hi < split ? s_hi : split, n_lo = s_lo > split ? s_lo : split;
-            for (int v = 0; v < V && s_hi > s_lo; v++)
-                memset(S + (size_t)v * GH + s_lo, 0, sizeof(REAL) * (size_t)(s_hi - s_lo));
-            for (size_t r = 0; r < TB && s_hi > s_lo; r++) {
-                REAL *sv = S + (size_t)ids[r] * GH;
-                if (a_hi > s_lo)
-                    KCALL(add_row)(a_hi - s_lo, sv + s_lo, dG + r * GH + s_lo);
-                if (s_hi > n_lo)
-                    KCALL(add_row)(s_hi - n_lo, sv + n_lo, hnp + r * H + (n_lo - split));
+
+        /* The weight gradients are sums over all T*B rows. They are summed
+         * per block of batch rows (rnn__rec_row_blocks, fixed by B alone):
+         * block 0 onto dw, block 1 into the partial P, then dw += P. Each
+         * block's rows are those one thread ran through time (two threads),
+         * so no core reads rows another core wrote: every line read here
+         * would otherwise be fetched from the other core's cache now and
+         * again by the next forward, which writes these rows. The same sums
+         * in the same order for any thread count. P mirrors dw's order:
+         * [W_hh][b_ih][b_hh] then W_ih (token input: block 1's S). */
+        const int nblk = rnn__rec_row_blocks(B), split = gru ? 2 * H : GH;
+        REAL *S = scratch + rnn__rec_scratch_count(cell, B, H);
+        REAL *P = S + (ids ? (size_t)V * GH : 0);
+        const size_t nhb = (size_t)GH * (H + 2); /* W_hh and the biases */
+        for (int blk = 0; blk < nblk; blk++) {
+            /* the threads of this block, and this thread's gate rows */
+            const int t0 = blk * nth / nblk, t1 = (blk + 1) * nth / nblk > t0 ? (blk + 1) * nth / nblk : t0 + 1;
+            if (tid < t0 || tid >= t1)
+                continue;
+            int k_lo, k_hi, m_lo, m_hi;
+            rnn__split(B, nblk, blk, 1, &k_lo, &k_hi);
+            rnn__split(GH, t1 - t0, tid - t0, 16, &m_lo, &m_hi);
+            const int g = k_hi - k_lo;
+            if (g == 0 || m_hi <= m_lo)
+                continue;
+            const REAL beta = blk ? 0 : 1;
+            REAL *p_hh = blk ? P : dw_hh;
+            REAL *p_bih = blk ? P + (size_t)GH * H : db_ih, *p_bhh = p_bih + GH;
+            REAL *p_ih = blk ? P + nhb : ids ? S : dw_ih; /* token input: S */
+            const int a_hi = m_hi < split ? m_hi : split, n_lo = m_lo > split ? m_lo : split;
+            const REAL *gk = dG + (size_t)k_lo * GH;
+            GEMM_KROWS(g, B, m_hi - m_lo, H, T * g, 1, gk + m_lo, GH, hprev + (size_t)k_lo * H, H,
+                       beta, p_hh + (size_t)m_lo * H, H);
+            /* bias gradients: column sums of dG, one pass for both where
+             * db_ih and db_hh are the same sums */
+            if (blk) {
+                memset(p_bih + m_lo, 0, sizeof(REAL) * (size_t)(m_hi - m_lo));
+                memset(p_bhh + m_lo, 0, sizeof(REAL) * (size_t)(m_hi - m_lo));
             }
+            for (int t = 0; t < T; t++) {
+                const size_t r0 = (size_t)t * B + k_lo;
+                if (a_hi > m_lo)
+                    KCALL(colsum_rows)(g, a_hi - m_lo, GH, dG + r0 * GH + m_lo, p_bhh + m_lo,
+                                       p_bih + m_lo);
+                if (m_hi > n_lo) {
+                    KCALL(colsum_rows)(g, m_hi - n_lo, GH, dG + r0 * GH + n_lo, p_bhh + n_lo, NULL);
+                    KCALL(colsum_rows)(g, m_hi - n_lo, H, hnp + r0 * H + (n_lo - split),
+                                       p_bih + n_lo, NULL);
+                }
+            }
+            if (!ids) {
+                /* input side: GRU's n block comes from hnp (dn before the reset) */
+                if (a_hi > m_lo)
+                    GEMM_KROWS(g, B, a_hi - m_lo, I, T * g, 1, gk + m_lo, GH,
+                               x + (size_t)k_lo * I, I, beta, p_ih + (size_t)m_lo * I, I);
+                if (m_hi > n_lo)
+                    GEMM_KROWS(g, B, m_hi - n_lo, I, T * g, 1,
+                               hnp + (size_t)k_lo * H + (n_lo - split), H, x + (size_t)k_lo * I,
+                               I, beta, p_ih + (size_t)n_lo * I, I);
+            } else {
+                /* token input: S[v] = the input-side gradient rows of the
+                 * steps that read table row v, summed in row order (this
+                 * thread's columns) */
+                for (int v = 0; v < V; v++)
+                    memset(p_ih + (size_t)v * GH + m_lo, 0, sizeof(REAL) * (size_t)(m_hi - m_lo));
+                for (int t = 0; t < T; t++)
+                    for (int b = k_lo; b < k_hi; b++) {
+                        const size_t r = (size_t)t * B + b;
+                        REAL *sv = p_ih + (size_t)ids[r] * GH;
+                        if (a_hi > m_lo)
+                            KCALL(add_row)(a_hi - m_lo, sv + m_lo, dG + r * GH + m_lo);
+                        if (m_hi > n_lo)
+                            KCALL(add_row)(m_hi - n_lo, sv + n_lo, hnp + r * H + (n_lo - split));
+                    }
+            }
+        }
+        if (nblk > 1) {
+#pragma omp barrier
+            /* dw += P (token input: S += block 1's S), shared out flat */
+            const size_t nih = ids ? (size_t)V * GH : (size_t)GH * I;
+            size_t e_lo, e_hi;
+            rnn__split_size(nhb, nth, tid, &e_lo, &e_hi);
+            for (size_t o = e_lo; o < e_hi; o += RNN__CHUNK)
+                KCALL(add_row)((int)(e_hi - o < RNN__CHUNK ? e_hi - o : RNN__CHUNK), dw_hh + o,
+                               P + o);
+            rnn__split_size(nih, nth, tid, &e_lo, &e_hi);
+            for (size_t o = e_lo; o < e_hi; o += RNN__CHUNK)
+                KCALL(add_row)((int)(e_hi - o < RNN__CHUNK ? e_hi - o : RNN__CHUNK),
+                               (ids ? S : dw_ih) + o, P + nhb + o);
+        }
+        if (ids) {
+#pragma omp barrier
+            /* token input: dW_ih += S^T table, dtable += S W_ih */
+            int s_lo, s_hi, v_lo, v_hi;
+            rnn__split(GH, nth, tid, 16, &s_lo, &s_hi);
             if (s_hi > s_lo)
                 GEMM(1, 0, s_hi - s_lo, I, V, 1, S + s_lo, GH, x, I, 1, dw_ih + (size_t)s_lo * I,
                      I);
-#pragma omp barrier
-            int v_lo, v_hi;
             rnn__split(V, nth, tid, 1, &v_lo, &v_hi);
             if (dx && v_hi > v_lo)
                 GEMM(0, 0, v_hi - v_lo, I, GH, 1, S + (size_t)v_lo * GH, GH, w_ih, I, 1,
                      dx + (size_t)v_lo * I, I);
-        }
-        int t_lo, t_hi;
-        rnn__split((int)TB, nth, tid, 1, &t_lo, &t_hi);
-        if (dx && !ids && t_hi > t_lo) {
-            const int rows = t_hi - t_lo;
-            REAL *dxr = dx + (size_t)t_lo * I;
-            if (gru) {
-                GEMM(0, 0, rows, I, 2 * H, 1, dG + (size_t)t_lo * GH, GH, w_ih, I,
-                     accumulate_dx ? 1 : 0, dxr, I);
-                GEMM(0, 0, rows, I, H, 1, hnp + (size_t)t_lo * H, H, w_ih + (size_t)2 * H * I, I,
-                     1, dxr, I);
-            } else {
-                GEMM(0, 0, rows, I, GH, 1, dG + (size_t)t_lo * GH, GH, w_ih, I,
-                     accumulate_dx ? 1 : 0, dxr, I);
-            }
         }
     }
 }

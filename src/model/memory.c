@@ -115,8 +115,12 @@ rnn_status rnn_model_memory(const rnn_model_config *c, const rnn_optim_config *o
     if (!cache || !scratch)
         return rnn__fail(err, RNN_EOVERFLOW, "workspace too large for T %d, B %d", T, B);
     /* token input straight into the stack (rnn__stack_lookup_pays) */
-    if (rnn__model_feeds_tokens(c) && rnn__rec_lookup_pays(c->vocab_size, tb))
+    size_t W = in > DH ? in : DH; /* the widest layer input */
+    if (rnn__model_feeds_tokens(c) && rnn__rec_lookup_pays(c->vocab_size, tb)) {
         scratch += rnn__rec_lookup_count(c->cell, c->vocab_size, c->hidden_size);
+        W = W > (size_t)c->vocab_size ? W : (size_t)c->vocab_size;
+    }
+    scratch += rnn__rec_partial_count(c->cell, B, (int)W, c->hidden_size);
     const int with_mask = c->dropout > 0 && L > 1;
     const size_t nseq = (L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     add_prod(&w, cache, L, D);

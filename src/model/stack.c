@@ -161,11 +161,17 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
     size_t seq; /* one [T][B][D*H] buffer */
     if (!cache || !scratch || !rnn__mul4(&seq, tb, (size_t)D, (size_t)H, 1))
         return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    int W = st->I > D * H ? st->I : D * H; /* the widest layer input */
     if (rnn__stack_lookup_pays(st, T, B)) {
         size_t lut = rnn__rec_lookup_count(cell, st->lookup_V, H);
         if (!lut || !rnn__add(&scratch, scratch, lut))
             return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+        W = W > st->lookup_V ? W : st->lookup_V;
     }
+    /* the backward's partial sums of its second row block */
+    if (rnn__rec_row_blocks(B) > 1 &&
+        !rnn__add(&scratch, scratch, rnn__rec_partial_count(cell, B, W, H)))
+        return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
     int with_mask = st->cfg.dropout > 0 && L > 1;
     size_t nseq = (size_t)(L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     size_t pack = rnn__rec_pack_count(cell, H);
