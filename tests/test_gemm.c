@@ -512,6 +512,7 @@ static void test_gemm_grouped_rows(void)
         {100, 11, 7, 33, 70},  /* krows: K = 700, slices of 512 start mid-group */
         {3, 600, 250, 20, 9},  /* groups taller than a row block */
         {90, 4, 1, 65, 12},    /* one-row groups */
+        {300, 3, 2, 150, 1},   /* krows: one-row tiles of C, K = 600 */
     };
     for (int p = 0; p < NPATHS; p++) {
         if (!use_path(p))

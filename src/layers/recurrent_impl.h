@@ -331,8 +331,10 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
         REAL *P = S + (ids ? (size_t)V * GH : 0);
         const size_t nhb = (size_t)GH * (H + 2); /* W_hh and the biases */
         for (int blk = 0; blk < nblk; blk++) {
-            /* the threads of this block, and this thread's gate rows */
-            const int t0 = blk * nth / nblk, t1 = (blk + 1) * nth / nblk > t0 ? (blk + 1) * nth / nblk : t0 + 1;
+            /* the threads of this block (at least one), and this thread's
+             * gate rows */
+            const int t0 = blk * nth / nblk;
+            const int t1 = (blk + 1) * nth / nblk > t0 ? (blk + 1) * nth / nblk : t0 + 1;
             if (tid < t0 || tid >= t1)
                 continue;
             int k_lo, k_hi, m_lo, m_hi;

@@ -169,9 +169,11 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
         W = W > st->lookup_V ? W : st->lookup_V;
     }
     /* the backward's partial sums of its second row block */
-    if (rnn__rec_row_blocks(B) > 1 &&
-        !rnn__add(&scratch, scratch, rnn__rec_partial_count(cell, B, W, H)))
-        return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    if (rnn__rec_row_blocks(B) > 1) {
+        size_t part = rnn__rec_partial_count(cell, B, W, H);
+        if (!part || !rnn__add(&scratch, scratch, part))
+            return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
+    }
     int with_mask = st->cfg.dropout > 0 && L > 1;
     size_t nseq = (size_t)(L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     size_t pack = rnn__rec_pack_count(cell, H);
