@@ -270,11 +270,6 @@ void rnn__sgemm_portable(int ta, int tb, int M, int N, int K, float alpha,
 
 /* ---- products over grouped rows (a block of batch rows) --------------- */
 
-static inline ptrdiff_t grow(int g, int gs, int r)
-{
-    return (ptrdiff_t)(r / g) * gs + r % g;
-}
-
 /* The libraries' path: the grouped rows gathered into contiguous copies,
  * one library call; group by group if the copies cannot be allocated. */
 static void grouped_lib(int kind, int mg, int kg, int gs, int tb, int M, int N, int K,
@@ -285,33 +280,33 @@ static void grouped_lib(int kind, int mg, int kg, int gs, int tb, int M, int N, 
         float *a = malloc(sizeof(float) * ((size_t)M * K + (size_t)M * N));
         if (!a) {
             for (int r = 0; r < M; r += mg)
-                sgemm_kind(kind, 0, tb, mg, N, K, alpha, A + grow(mg, gs, r) * lda, lda, B,
-                           ldb, beta, C + grow(mg, gs, r) * ldc, ldc);
+                sgemm_kind(kind, 0, tb, mg, N, K, alpha, A + rnn__gemm_grow(mg, gs, r) * lda, lda, B,
+                           ldb, beta, C + rnn__gemm_grow(mg, gs, r) * ldc, ldc);
             return;
         }
         float *c = a + (size_t)M * K;
         for (int r = 0; r < M; r++) {
-            memcpy(a + (size_t)r * K, A + grow(mg, gs, r) * lda, sizeof(float) * (size_t)K);
+            memcpy(a + (size_t)r * K, A + rnn__gemm_grow(mg, gs, r) * lda, sizeof(float) * (size_t)K);
             if (beta != 0)
-                memcpy(c + (size_t)r * N, C + grow(mg, gs, r) * ldc, sizeof(float) * (size_t)N);
+                memcpy(c + (size_t)r * N, C + rnn__gemm_grow(mg, gs, r) * ldc, sizeof(float) * (size_t)N);
         }
         sgemm_kind(kind, 0, tb, M, N, K, alpha, a, K, B, ldb, beta, c, N);
         for (int r = 0; r < M; r++)
-            memcpy(C + grow(mg, gs, r) * ldc, c + (size_t)r * N, sizeof(float) * (size_t)N);
+            memcpy(C + rnn__gemm_grow(mg, gs, r) * ldc, c + (size_t)r * N, sizeof(float) * (size_t)N);
         free(a);
         return;
     }
     float *a = malloc(sizeof(float) * ((size_t)K * M + (size_t)K * N));
     if (!a) {
         for (int r = 0; r < K; r += kg)
-            sgemm_kind(kind, 1, 0, M, N, kg, alpha, A + grow(kg, gs, r) * lda, lda,
-                       B + grow(kg, gs, r) * ldb, ldb, r ? 1.0f : beta, C, ldc);
+            sgemm_kind(kind, 1, 0, M, N, kg, alpha, A + rnn__gemm_grow(kg, gs, r) * lda, lda,
+                       B + rnn__gemm_grow(kg, gs, r) * ldb, ldb, r ? 1.0f : beta, C, ldc);
         return;
     }
     float *b = a + (size_t)K * M;
     for (int r = 0; r < K; r++) {
-        memcpy(a + (size_t)r * M, A + grow(kg, gs, r) * lda, sizeof(float) * (size_t)M);
-        memcpy(b + (size_t)r * N, B + grow(kg, gs, r) * ldb, sizeof(float) * (size_t)N);
+        memcpy(a + (size_t)r * M, A + rnn__gemm_grow(kg, gs, r) * lda, sizeof(float) * (size_t)M);
+        memcpy(b + (size_t)r * N, B + rnn__gemm_grow(kg, gs, r) * ldb, sizeof(float) * (size_t)N);
     }
     sgemm_kind(kind, 1, 0, M, N, K, alpha, a, M, b, N, beta, C, ldc);
     free(a);
@@ -327,7 +322,7 @@ static void sgemm_grouped(int mg, int kg, int gs, int tb, int M, int N, int K, f
     if (K <= 0 || alpha == 0) {
         if (mg)
             for (int r = 0; r < M; r += mg)
-                scale_c(mg, N, beta, C + grow(mg, gs, r) * ldc, ldc);
+                scale_c(mg, N, beta, C + rnn__gemm_grow(mg, gs, r) * ldc, ldc);
         else
             scale_c(M, N, beta, C, ldc);
         return;
@@ -557,8 +552,8 @@ void rnn__dgemm_mrows(int g, int gs, int tb, int M, int N, int K, double alpha,
 {
     assert(g > 0 && M % g == 0);
     for (int r = 0; r < M; r += g)
-        rnn__dgemm(0, tb, g, N, K, alpha, A + grow(g, gs, r) * lda, lda, B, ldb, beta,
-                   C + grow(g, gs, r) * ldc, ldc);
+        rnn__dgemm(0, tb, g, N, K, alpha, A + rnn__gemm_grow(g, gs, r) * lda, lda, B, ldb, beta,
+                   C + rnn__gemm_grow(g, gs, r) * ldc, ldc);
 }
 
 void rnn__dgemm_krows(int g, int gs, int M, int N, int K, double alpha, const double *A,
@@ -568,6 +563,6 @@ void rnn__dgemm_krows(int g, int gs, int M, int N, int K, double alpha, const do
     if (K == 0) /* C = beta C */
         rnn__dgemm(1, 0, M, N, 0, alpha, A, lda, B, ldb, beta, C, ldc);
     for (int r = 0; r < K; r += g)
-        rnn__dgemm(1, 0, M, N, g, alpha, A + grow(g, gs, r) * lda, lda,
-                   B + grow(g, gs, r) * ldb, ldb, r ? 1.0 : beta, C, ldc);
+        rnn__dgemm(1, 0, M, N, g, alpha, A + rnn__gemm_grow(g, gs, r) * lda, lda,
+                   B + rnn__gemm_grow(g, gs, r) * ldb, ldb, r ? 1.0 : beta, C, ldc);
 }

@@ -46,7 +46,7 @@
  * accumulate onto C (beta = 1).
  *
  * Grouped rows (rnn__sgemm_mrows, rnn__sgemm_krows: the rows of one block
- * of batch rows of [T][B] data) are addressed through gemm_grow(): row
+ * of batch rows of [T][B] data) are addressed through rnn__gemm_grow(): row
  * blocks end at group ends (M), and the packing and the in-place A reads
  * of a K slice follow the groups (K).
  *
@@ -215,14 +215,6 @@ static void gemm_pack_at(float *dst, int kc, int mc, int nt, const float *A,
     }
 }
 
-/* Row r of an operand whose rows come in groups: g rows, then the next
- * group gs rows further on (g == 0: contiguous rows). The recurrent layers
- * use it for a block of batch rows of [T][B] data: g rows out of every B. */
-static inline ptrdiff_t gemm_grow(int g, ptrdiff_t gs, ptrdiff_t r)
-{
-    return g ? r / g * gs + r % g : r;
-}
-
 /* ---- the blocked product ---------------------------------------------- */
 
 typedef struct {
@@ -240,7 +232,8 @@ typedef struct {
     int pack_a;
     int kc_blk, mc_blk, nc_blk;
     int mg, kg;      /* rows of A and C (mg) or of A^T and B (kg) grouped,  */
-    ptrdiff_t mgs, kgs; /* gemm_grow(); 0: contiguous                      */
+    ptrdiff_t mgs, kgs; /* rnn__gemm_grow(); 0: contiguous                 */
+    ptrdiff_t *roff; /* kg: GEMM_KC entries, the rows of the current slice */
     float *abuf;     /* pack_a: MC*KC floats */
     float *bbuf;     /* bmode 1,2: kc_blk*round_up(nc_blk,16) floats */
 } gemm_args;
@@ -249,8 +242,7 @@ static void gemm_block(const gemm_args *g)
 {
     const int M = g->M, N = g->N, K = g->K;
     /* grouped K rows: where the rows of the current slice are */
-    ptrdiff_t roffbuf[GEMM_KC];
-    const ptrdiff_t *roff = g->kg ? roffbuf : NULL;
+    ptrdiff_t *const roff = g->kg ? g->roff : NULL;
     for (int jc = 0; jc < N; jc += g->nc_blk) {
         int nc = GEMM_MIN(g->nc_blk, N - jc);
         for (int pc = 0; pc < K; pc += g->kc_blk) {
@@ -262,7 +254,7 @@ static void gemm_block(const gemm_args *g)
             gemm_kseg ks = {0, 0, 0};
             if (roff) {
                 for (int kk = 0; kk < kc; kk++)
-                    roffbuf[kk] = gemm_grow(g->kg, g->kgs, pc + kk);
+                    roff[kk] = rnn__gemm_grow(g->kg, g->kgs, pc + kk);
                 /* in place: the slice starts pc % kg rows into a group */
                 ks.first = g->kg - pc % g->kg;
                 ks.g = g->kg;
@@ -304,7 +296,7 @@ static void gemm_block(const gemm_args *g)
                 ptrdiff_t ra = ic;
                 if (g->mg) {
                     mc = GEMM_MIN(mc, g->mg - ic % g->mg);
-                    ra = gemm_grow(g->mg, g->mgs, ic);
+                    ra = rnn__gemm_grow(g->mg, g->mgs, ic);
                 }
                 int nt = (mc + GEMM_MR - 1) / GEMM_MR;
                 if (g->pack_a && g->ta)
@@ -474,10 +466,11 @@ void GEMM_FN(_grouped)(int mg, int kg, int gs, int ta, int tb, int M, int N, int
                        float alpha, const float *A, int lda, const float *B, int ldb,
                        float beta, float *C, int ldc)
 {
+    ptrdiff_t roff[GEMM_KC];
     gemm_args g = {
         .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .ta = ta,
         .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc,
-        .mg = mg, .mgs = mg ? gs : 0, .kg = kg, .kgs = kg ? gs : 0,
+        .mg = mg, .mgs = mg ? gs : 0, .kg = kg, .kgs = kg ? gs : 0, .roff = roff,
     };
     gemm_run(&g, tb);
 }

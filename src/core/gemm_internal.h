@@ -22,6 +22,14 @@
 #define RNN__GEMM_PANEL 16
 #define RNN__GEMM_NPAD 64
 
+/* Row r of an operand whose rows come in groups: g rows, then the next
+ * group gs rows further on (g == 0: contiguous rows). rnn__sgemm_mrows and
+ * rnn__sgemm_krows take a block of batch rows of [T][B] data: g of every B. */
+static inline ptrdiff_t rnn__gemm_grow(int g, ptrdiff_t gs, ptrdiff_t r)
+{
+    return g ? r / g * gs + r % g : r;
+}
+
 /* Grouped K rows of a transposed A read in place by a micro-kernel
  * (rnn__sgemm_krows): after `first` k steps, then after every `g` more, A
  * advances by `jump` floats beyond its stride. */
