@@ -12,6 +12,7 @@
 #   make bench-gemm       SGEMM benchmark of every backend: build/bench/gemm_bench
 #   make bench-backends   training, forward and streaming on each GEMM backend build
 #   make bench-regions    each OpenMP region of a training step, 1 thread against 2
+#   make bench-layout     the layers' per-step rows in each memory layout, 2 threads
 #
 # Default (GEMM=own): our AVX-512 / AVX2 / portable GEMM and pointwise
 # kernels, chosen at run time; nothing but a C compiler, make and libgomp.
@@ -77,7 +78,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all test test-torch install uninstall clean examples fixtures demo bench-gemm bench
-.PHONY: bench-backends bench-regions
+.PHONY: bench-backends bench-regions bench-layout
 .PHONY: fuzz fuzz-targets memcheck
 .DELETE_ON_ERROR:
 
@@ -139,6 +140,11 @@ OPENBLAS_LIB := /usr/lib/$(shell $(CC) -print-multiarch)/openblas-pthread
 BENCH_BLAS := $(if $(filter -DRNN_HAVE_CBLAS,$(GEMM_LIB_CFLAGS)),,$(if $(wildcard $(OPENBLAS_INC)/cblas.h),-DRNN_HAVE_CBLAS -I$(OPENBLAS_INC),))
 comma := ,
 BENCH_BLAS_LIBS := $(if $(BENCH_BLAS),-L$(OPENBLAS_LIB) -Wl$(comma)-rpath$(comma)$(OPENBLAS_LIB) -lopenblas,)
+bench-layout: $(BUILD)/bench/rows_layout
+	$(BUILD)/bench/rows_layout $(BENCH_ARGS)
+$(BUILD)/bench/rows_layout: bench/rows_layout.c $(BUILD)/librnn.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librnn.a $(ALL_LDFLAGS) $(LIBS)
 bench-gemm: $(BUILD)/bench/gemm_bench
 $(BUILD)/bench/gemm_bench: bench/gemm_bench.c $(BUILD)/librnn.a
 	@mkdir -p $(@D)
