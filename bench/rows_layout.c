@@ -85,7 +85,18 @@ static void fill(float *p, size_t n, float v)
 int main(int argc, char **argv)
 {
     int H = 256, G = 1, B = 32, T = 64;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: rows_layout [--hidden H] [--gates G] [--batch B] [--steps T]\n"
+                   "A recurrent layer's per-step loop at 2 threads with the threads' rows in\n"
+                   "each memory layout; microseconds per step (see the top of rows_layout.c).\n"
+                   "Defaults: --hidden 256 --gates 1 --batch 32 --steps 64.\n");
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "rows_layout: option '%s' needs a value\n", argv[i]);
+            return 2;
+        }
         int v = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--hidden"))
             H = v;
