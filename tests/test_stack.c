@@ -372,59 +372,70 @@ static void test_save_load_roundtrip(void)
 }
 
 /* Forward and backward give bitwise the same results for any thread count
- * (the work is split by batch rows and output columns, never along a sum).
+ * (the work is split by batch rows and output columns, never along a sum;
+ * with 2 threads the stack keeps its rows blocked, layers.h). Bidirectional
+ * with lengths; one direction (each inner layer's output read in place from
+ * its states); one direction with dropout.
  * On our own GEMM only: OpenBLAS (make GEMM=blas) picks its kernels by the
  * shape of each call, so splitting a product changes its last bits; there
  * the results must agree closely (docs/reliability.md, "Determinism"). */
 static void test_threads_bitwise(void)
 {
     enum { T = 9, B = 37, I = 24, H = 80, L = 2 };
-    for (int cell = 0; cell < 4; cell++) {
-        float *out[2][4];
-        for (int nt = 1; nt <= 2; nt++) {
-            rnn_stack *s = make((rnn_cell)cell, I, H, L, 1, 0, 3);
-            if (!s)
-                return;
-            rnn_stack_set_threads(s, nt);
-            static float x[T * B * I], dy[T * B * 2 * H];
-            const int32_t lens[B] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
-                                     9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
-            rnn__rng r;
-            rnn__rng_seed(&r, 4);
-            randv(x, T * B * I, &r);
-            randv(dy, T * B * 2 * H, &r);
-            size_t np;
-            rnn_stack_params(s, &np);
-            float *y = malloc(sizeof(float) * T * B * 2 * H), *dx = malloc(sizeof(float) * T * B * I);
-            float *g = malloc(sizeof(float) * np), *hn = malloc(sizeof(float) * 2 * L * B * H);
-            rnn_stack_zero_grad(s);
-            CHECK_OK(rnn_stack_forward(s, y, hn, NULL, x, NULL, NULL, lens, T, B, 1));
-            CHECK_OK(rnn_stack_backward(s, dx, NULL, NULL, dy, NULL, NULL));
-            memcpy(g, rnn_stack_grads(s, NULL), sizeof(float) * np);
-            out[nt - 1][0] = y;
-            out[nt - 1][1] = hn;
-            out[nt - 1][2] = dx;
-            out[nt - 1][3] = g;
-            rnn_stack_free(s);
-            if (nt == 2) {
-                size_t n[4] = {(size_t)T * B * 2 * H, (size_t)2 * L * B * H, (size_t)T * B * I, np};
+    const struct {
+        int bi, lens;
+        float p;
+    } cfg[3] = {{1, 1, 0.0f}, {0, 0, 0.0f}, {0, 0, 0.3f}};
+    for (int c = 0; c < 3; c++)
+        for (int cell = 0; cell < 4; cell++) {
+            const int D = cfg[c].bi ? 2 : 1;
+            float *out[2][4];
+            for (int nt = 1; nt <= 2; nt++) {
+                rnn_stack *s = make((rnn_cell)cell, I, H, L, cfg[c].bi, cfg[c].p, 3);
+                if (!s)
+                    return;
+                rnn_stack_set_threads(s, nt);
+                static float x[T * B * I], dy[T * B * 2 * H];
+                const int32_t lens[B] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
+                                         9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
+                rnn__rng r;
+                rnn__rng_seed(&r, 4);
+                randv(x, T * B * I, &r);
+                randv(dy, T * B * 2 * H, &r);
+                size_t np;
+                rnn_stack_params(s, &np);
+                float *y = malloc(sizeof(float) * T * B * D * H);
+                float *dx = malloc(sizeof(float) * T * B * I);
+                float *g = malloc(sizeof(float) * np), *hn = malloc(sizeof(float) * D * L * B * H);
+                rnn_stack_zero_grad(s);
+                CHECK_OK(rnn_stack_forward(s, y, hn, NULL, x, NULL, NULL, cfg[c].lens ? lens : NULL,
+                                           T, B, 1));
+                CHECK_OK(rnn_stack_backward(s, dx, NULL, NULL, dy, NULL, NULL));
+                memcpy(g, rnn_stack_grads(s, NULL), sizeof(float) * np);
+                out[nt - 1][0] = y;
+                out[nt - 1][1] = hn;
+                out[nt - 1][2] = dx;
+                out[nt - 1][3] = g;
+                rnn_stack_free(s);
+                if (nt < 2)
+                    continue;
+                size_t n[4] = {(size_t)T * B * D * H, (size_t)D * L * B * H, (size_t)T * B * I, np};
                 const char *what[4] = {"y", "hn", "dx", "parameter gradients"};
                 const int blas = !rnn__gemm_bitwise(); /* a library's GEMM */
                 for (int k = 0; k < 4; k++) {
                     if (blas)
                         CHECK_MSG(t_allclose(what[k], out[0][k], out[1][k], n[k], 1e-5, 1e-4),
-                                  "%s: %s, 1 and 2 threads on %s", rnn_cell_name((rnn_cell)cell),
-                                  what[k], rnn__gemm_backend());
+                                  "%s config %d: %s, 1 and 2 threads on %s",
+                                  rnn_cell_name((rnn_cell)cell), c, what[k], rnn__gemm_backend());
                     else
                         CHECK_MSG(memcmp(out[0][k], out[1][k], n[k] * sizeof(float)) == 0,
-                                  "%s: %s differs between 1 and 2 threads", rnn_cell_name((rnn_cell)cell),
-                                  what[k]);
+                                  "%s config %d: %s differs between 1 and 2 threads",
+                                  rnn_cell_name((rnn_cell)cell), c, what[k]);
                     free(out[0][k]);
                     free(out[1][k]);
                 }
             }
         }
-    }
 }
 
 void suite_stack(void);

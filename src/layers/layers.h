@@ -40,6 +40,34 @@ void rnn__split_size(size_t n, int parts, int k, size_t *lo, size_t *hi);
 #define RNN__NTH() 1
 #endif
 
+/* Where the rows of a [T][B][.] sequence buffer live. The plain order is
+ * row t*B + b. The blocked order keeps each block of batch rows (the row
+ * blocks of rnn__rec_row_blocks) apart: block k, batch rows lo[k]..lo[k+1]-1,
+ * holds its g = lo[k+1] - lo[k] rows of every step contiguous from row
+ * base[k], so that two threads running one block each through time never
+ * write rows side by side (docs/performance.md: up to 46% per step). A
+ * layer's input, its cache and its input gradient share one block
+ * structure (n, lo); y and dy, touched one row at a time, may have any. */
+#define RNN__ROWS_MAX 2
+typedef struct {
+    int n;                      /* blocks: 1 = the plain order */
+    int lo[RNN__ROWS_MAX + 1];  /* block k: batch rows lo[k] .. lo[k+1]-1 */
+    size_t base[RNN__ROWS_MAX]; /* the row of (t = 0, b = lo[k]) */
+} rnn__rows;
+
+/* n blocks (1, or rnn__rec_row_blocks(B)) of a buffer with `slots` steps per
+ * block, step 0 at slot `first`: base[k] = slots*lo[k] + first*g. A plain
+ * [T][B] buffer is (1, T, B, T, 0); a blocked one (2, T, B, T, 0). */
+void rnn__rows_make(rnn__rows *r, int n, int B, int slots, int first);
+/* The same block structure as `like`, other slots. */
+void rnn__rows_like(rnn__rows *r, const rnn__rows *like, int slots, int first);
+
+static inline size_t rnn__row(const rnn__rows *r, int t, int b)
+{
+    const int k = r->n > 1 && b >= r->lo[1];
+    return r->base[k] + (size_t)t * (size_t)(r->lo[k + 1] - r->lo[k]) + (size_t)(b - r->lo[k]);
+}
+
 /* Elements of one direction's parameters: G*H*(I + H + 2). 0 on overflow. */
 size_t rnn__rec_param_count(rnn_cell cell, int I, int H);
 /* Elements the forward keeps for backward (gates, states). 0 on overflow. */
@@ -86,6 +114,15 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
         REAL *cache, REAL *scratch, const REAL *x, const int32_t *ids,       \
         int V, const REAL *h0, const REAL *c0, const REAL *w, REAL *pack,    \
         int nthreads);                                                       \
+    /* The same with the rows of x (and so of the cache) in layout xl and   \
+     * those of y in yl (NULL: plain). xl has n = 1 or                       \
+     * rnn__rec_row_blocks(B) blocks. */                                     \
+    void rnn__rec_forward_rows##SFX(                                         \
+        rnn_cell cell, int T, int B, int I, int H, int reverse,              \
+        const int32_t *lengths, REAL *y, int ldy, const rnn__rows *yl,       \
+        REAL *hn, REAL *cn, REAL *cache, REAL *scratch, const REAL *x,       \
+        const rnn__rows *xl, const int32_t *ids, int V, const REAL *h0,      \
+        const REAL *c0, const REAL *w, REAL *pack, int nthreads);            \
     /* Consumes the cache of the matching forward (the gate buffer becomes   \
      * the gate gradients). dy: [T][B][ldy] columns 0..H-1, or NULL = zeros; \
      * dhn, dcn: [B][H] or NULL. dx: [T][B][I], overwritten when             \
@@ -104,7 +141,17 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
         REAL *dc0, REAL *dw, REAL *cache, REAL *scratch, const REAL *x,      \
         const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,   \
         const REAL *dhn, const REAL *dcn, REAL *pack, double *gradflow,      \
-        int nthreads);
+        int nthreads);                                                       \
+    /* The same with layouts: x as given to the forward (xl), dx in dxl     \
+     * (the same block structure), dy in dyl; NULL: plain. */               \
+    void rnn__rec_backward_rows##SFX(                                        \
+        rnn_cell cell, int T, int B, int I, int H, int reverse,              \
+        const int32_t *lengths, REAL *dx, const rnn__rows *dxl,              \
+        int accumulate_dx, REAL *dh0, REAL *dc0, REAL *dw, REAL *cache,      \
+        REAL *scratch, const REAL *x, const rnn__rows *xl,                   \
+        const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,   \
+        const rnn__rows *dyl, const REAL *dhn, const REAL *dcn, REAL *pack,  \
+        double *gradflow, int nthreads);
 
 RNN__REC_DECLARE(float, )
 RNN__REC_DECLARE(double, _f64)

@@ -29,12 +29,14 @@
  *             weight gradients summed per block of batch rows, the second
  *             block into a partial (scratch) added after.
  *
- * Cache layout (elements):
+ * Cache layout (elements), rows in the block structure of x (layers.h,
+ * rnn__rows: plain [T][B], or each block of batch rows apart):
  *   gates [T][B][GH]    activated gates (LSTM i,f,g,o; GRU r,z,n; RNN unused)
  *   hbuf  [T+1][B][H]   states: forward direction slot 0 = h0 and slot t+1 =
  *                       state after step t; reverse: slot T = h0, slot t =
  *                       state after step t. Either way the T previous states
- *                       H_prev are contiguous (slots 0..T-1 resp. 1..T).
+ *                       H_prev of a block are contiguous (slots 0..T-1 resp.
+ *                       1..T).
  *   cbuf  [T+1][B][H]   LSTM cell states, same slots
  *   hnp   [T][B][H]     GRU: W_hn h_prev + b_hn (needed for dr)
  */
@@ -60,18 +62,28 @@
  * fixed by B, not by the thread count), so results are identical for any
  * thread count. */
 
-void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
-                           int reverse, const int32_t *lengths, REAL *y,
-                           int ldy, REAL *hn, REAL *cn, REAL *cache,
-                           REAL *scratch, const REAL *x, const int32_t *ids, int V,
-                           const REAL *h0, const REAL *c0, const REAL *w, REAL *pack,
-                           int nthreads)
+void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int reverse,
+                                const int32_t *lengths, REAL *y, int ldy, const rnn__rows *yl,
+                                REAL *hn, REAL *cn, REAL *cache, REAL *scratch, const REAL *x,
+                                const rnn__rows *xl, const int32_t *ids, int V, const REAL *h0,
+                                const REAL *c0, const REAL *w, REAL *pack, int nthreads)
 {
     KERNELS_DECL
+    rnn__rows plain, gl, hl;
+    rnn__rows_make(&plain, 1, B, T, 0);
+    if (!xl)
+        xl = &plain;
+    if (!yl)
+        yl = &plain;
+    rnn__rows_like(&gl, xl, T, 0);     /* gates (and GRU's hnp) */
+    rnn__rows_like(&hl, xl, T + 1, 0); /* state slots */
+    /* a y in another row order than the states is written after the loop
+     * (per step, the threads' rows of y would lie side by side) */
+    const int ylate = y && yl->n != xl->n;
     const int G = rnn_cell_gates(cell), GH = G * H;
     const int lstm = cell == RNN_CELL_LSTM, gru = cell == RNN_CELL_GRU;
     const int relu = cell == RNN_CELL_RNN_RELU;
-    const size_t BH = (size_t)B * H, TB = (size_t)T * B;
+    const size_t TB = (size_t)T * B;
     const REAL *w_ih = w, *w_hh = w + (size_t)GH * I;
     const REAL *b_ih = w_hh + (size_t)GH * H, *b_hh = b_ih + GH;
 
@@ -114,28 +126,36 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
             }
 #pragma omp barrier
             for (int t = 0; t < T; t++)
-                for (int b = b_lo; b < b_hi; b++) {
-                    const size_t r = (size_t)t * B + b;
-                    memcpy(gates + r * GH, lut + (size_t)ids[r] * GH, sizeof(REAL) * GH);
-                }
-        } else if (b_hi > b_lo) {
+                for (int b = b_lo; b < b_hi; b++)
+                    memcpy(gates + rnn__row(&gl, t, b) * GH,
+                           lut + (size_t)ids[(size_t)t * B + b] * GH, sizeof(REAL) * GH);
+        } else {
             /* this thread's batch rows of every step: the rows its time
-             * loop runs, so that no other core has them in its cache */
-            const int nb = b_hi - b_lo;
-            GEMM_MROWS(nb, B, 1, T * nb, GH, I, 1, x + (size_t)b_lo * I, I, w_ih, I, 0,
-                       gates + (size_t)b_lo * GH, GH);
+             * loop runs, so that no other core has them in its cache (per
+             * block of the layout: g of every gs rows) */
+            for (int k = 0; k < xl->n; k++) {
+                const int s_lo = b_lo > xl->lo[k] ? b_lo : xl->lo[k];
+                const int s_hi = b_hi < xl->lo[k + 1] ? b_hi : xl->lo[k + 1];
+                const int g = s_hi - s_lo, gs = xl->lo[k + 1] - xl->lo[k];
+                if (g > 0)
+                    GEMM_MROWS(g, gs, 1, T * g, GH, I, 1, x + rnn__row(xl, 0, s_lo) * I, I, w_ih,
+                               I, 0, gates + rnn__row(&gl, 0, s_lo) * GH, GH);
+            }
         }
-        REAL *hinit = hbuf + (reverse ? TB * H : 0), *cinit = cbuf + (reverse ? TB * H : 0);
-        const size_t r_lo = (size_t)b_lo * H, r_n = (size_t)(b_hi - b_lo) * H;
-        if (h0)
-            memcpy(hinit + r_lo, h0 + r_lo, sizeof(REAL) * r_n);
-        else
-            memset(hinit + r_lo, 0, sizeof(REAL) * r_n);
-        if (lstm) {
-            if (c0)
-                memcpy(cinit + r_lo, c0 + r_lo, sizeof(REAL) * r_n);
+        const int s0 = reverse ? T : 0; /* the slot of h0 */
+        for (int b = b_lo; b < b_hi; b++) {
+            REAL *hi0 = hbuf + rnn__row(&hl, s0, b) * H;
+            if (h0)
+                memcpy(hi0, h0 + (size_t)b * H, sizeof(REAL) * H);
             else
-                memset(cinit + r_lo, 0, sizeof(REAL) * r_n);
+                memset(hi0, 0, sizeof(REAL) * H);
+            if (lstm) {
+                REAL *ci0 = cbuf + rnn__row(&hl, s0, b) * H;
+                if (c0)
+                    memcpy(ci0, c0 + (size_t)b * H, sizeof(REAL) * H);
+                else
+                    memset(ci0, 0, sizeof(REAL) * H);
+            }
         }
 #pragma omp barrier
 
@@ -143,45 +163,48 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
          * a thread that has finished takes some (share.h) */
         int lo = b_lo, hi = b_hi;
         for (int k = 0; rnn__share_next(&sh, tid, nth, &lo, &hi, &k); k++) {
-            const int t = reverse ? T - 1 - k : k, Bs = hi - lo;
-            const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
-            const size_t next = reverse ? (size_t)t : (size_t)t + 1;
-            const REAL *hp = hbuf + prev * BH;
-            REAL *ho = hbuf + next * BH;
-            REAL *g = gates + (size_t)t * B * GH;
+            const int t = reverse ? T - 1 - k : k;
+            const int prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
 
-            /* the biases, folded in here rather than after the input GEMM:
-             * this step's rows are about to be used, so this pass over them
-             * costs no extra trip to memory; GRU's b_hn excepted (the reset
-             * gate multiplies it) */
-            if (!ids)
-                KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g + (size_t)lo * GH, b_ih, b_hh);
-            if (gru)
-                RECUR_GEMM(Bs, GH, H, hp + (size_t)lo * H, H, w_hh, H, 1, pack, 0,
-                           scratch + (size_t)lo * GH, GH);
-            else
-                RECUR_GEMM(Bs, GH, H, hp + (size_t)lo * H, H, w_hh, H, 1, pack, 1,
-                           g + (size_t)lo * GH, GH);
+            /* per block of the layout: its rows of a step are contiguous */
+            for (int q = 0; q < xl->n; q++) {
+                const int s_lo = lo > xl->lo[q] ? lo : xl->lo[q];
+                const int s_hi = hi < xl->lo[q + 1] ? hi : xl->lo[q + 1], Bs = s_hi - s_lo;
+                if (Bs <= 0)
+                    continue;
+                REAL *g = gates + rnn__row(&gl, t, s_lo) * GH;
+                const REAL *hp = hbuf + rnn__row(&hl, prev, s_lo) * H;
+                /* the biases, folded in here rather than after the input
+                 * GEMM: this step's rows are about to be used, so this pass
+                 * over them costs no extra trip to memory; GRU's b_hn
+                 * excepted (the reset gate multiplies it) */
+                if (!ids)
+                    KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g, b_ih, b_hh);
+                if (gru)
+                    RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, pack, 0, scratch + (size_t)s_lo * GH,
+                               GH);
+                else
+                    RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, pack, 1, g, GH);
+            }
 
             for (int b = lo; b < hi; b++) {
-                REAL *gb = g + (size_t)b * GH;
-                const REAL *hpb = hp + (size_t)b * H;
-                REAL *hob = ho + (size_t)b * H;
-                REAL *yb = y ? y + ((size_t)t * B + b) * ldy : NULL;
+                REAL *gb = gates + rnn__row(&gl, t, b) * GH;
+                const size_t rp = rnn__row(&hl, prev, b) * H, rn = rnn__row(&hl, next, b) * H;
+                const REAL *hpb = hbuf + rp;
+                REAL *hob = hbuf + rn;
+                REAL *yb = y && !ylate ? y + rnn__row(yl, t, b) * ldy : NULL;
                 if (!RNN__ACTIVE(lengths, t, b)) {
                     memcpy(hob, hpb, sizeof(REAL) * H);
                     if (lstm)
-                        memcpy(cbuf + next * BH + (size_t)b * H,
-                               cbuf + prev * BH + (size_t)b * H, sizeof(REAL) * H);
+                        memcpy(cbuf + rn, cbuf + rp, sizeof(REAL) * H);
                     if (yb)
                         memset(yb, 0, sizeof(REAL) * H);
                     continue;
                 }
                 if (lstm)
-                    KCALL(lstm_fwd_row)(H, gb, hob, cbuf + next * BH + (size_t)b * H,
-                                        cbuf + prev * BH + (size_t)b * H);
+                    KCALL(lstm_fwd_row)(H, gb, hob, cbuf + rn, cbuf + rp);
                 else if (gru)
-                    KCALL(gru_fwd_row)(H, gb, hnp + ((size_t)t * B + b) * H, hob,
+                    KCALL(gru_fwd_row)(H, gb, hnp + rnn__row(&gl, t, b) * H, hob,
                                        scratch + (size_t)b * GH, b_hh + 2 * H, hpb);
                 else
                     KCALL(rnn_fwd_row)(H, relu, gb, hob);
@@ -189,24 +212,62 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H,
                     memcpy(yb, hob, sizeof(REAL) * H);
             }
         }
+        if (ylate) {
+            /* y in another row order than the states: copied after the
+             * loop, each thread its first rows (the last steps of some may
+             * have run on another thread: after the barrier) */
+#pragma omp barrier
+            for (int t = 0; t < T; t++)
+                for (int b = b_lo; b < b_hi; b++) {
+                    REAL *yb = y + rnn__row(yl, t, b) * ldy;
+                    if (RNN__ACTIVE(lengths, t, b))
+                        memcpy(yb, hbuf + rnn__row(&hl, reverse ? t : t + 1, b) * H,
+                               sizeof(REAL) * H);
+                    else
+                        memset(yb, 0, sizeof(REAL) * H);
+                }
+        }
     }
 
-    const size_t last = reverse ? 0 : (size_t)T;
-    if (hn)
-        memcpy(hn, hbuf + last * BH, sizeof(REAL) * BH);
-    if (cn && lstm)
-        memcpy(cn, cbuf + last * BH, sizeof(REAL) * BH);
+    const int last = reverse ? 0 : T;
+    for (int b = 0; b < B; b++) {
+        if (hn)
+            memcpy(hn + (size_t)b * H, hbuf + rnn__row(&hl, last, b) * H, sizeof(REAL) * H);
+        if (cn && lstm)
+            memcpy(cn + (size_t)b * H, cbuf + rnn__row(&hl, last, b) * H, sizeof(REAL) * H);
+    }
 }
 
-void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
-                            int reverse, const int32_t *lengths, REAL *dx,
-                            int accumulate_dx, REAL *dh0, REAL *dc0, REAL *dw,
-                            REAL *cache, REAL *scratch, const REAL *x,
-                            const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,
-                            const REAL *dhn, const REAL *dcn, REAL *pack, double *gradflow,
-                            int nthreads)
+void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H, int reverse,
+                           const int32_t *lengths, REAL *y, int ldy, REAL *hn, REAL *cn,
+                           REAL *cache, REAL *scratch, const REAL *x, const int32_t *ids, int V,
+                           const REAL *h0, const REAL *c0, const REAL *w, REAL *pack, int nthreads)
+{
+    SFX(rnn__rec_forward_rows)(cell, T, B, I, H, reverse, lengths, y, ldy, NULL, hn, cn, cache,
+                               scratch, x, NULL, ids, V, h0, c0, w, pack, nthreads);
+}
+
+void SFX(rnn__rec_backward_rows)(rnn_cell cell, int T, int B, int I, int H, int reverse,
+                                 const int32_t *lengths, REAL *dx, const rnn__rows *dxl,
+                                 int accumulate_dx, REAL *dh0, REAL *dc0, REAL *dw, REAL *cache,
+                                 REAL *scratch, const REAL *x, const rnn__rows *xl,
+                                 const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,
+                                 const rnn__rows *dyl, const REAL *dhn, const REAL *dcn,
+                                 REAL *pack, double *gradflow, int nthreads)
 {
     KERNELS_DECL
+    rnn__rows plain, gl, hl, dxd;
+    rnn__rows_make(&plain, 1, B, T, 0);
+    if (!xl)
+        xl = &plain;
+    if (!dxl) {
+        rnn__rows_like(&dxd, xl, T, 0);
+        dxl = &dxd;
+    }
+    if (!dyl)
+        dyl = &plain;
+    rnn__rows_like(&gl, xl, T, 0);
+    rnn__rows_like(&hl, xl, T + 1, 0);
     const int G = rnn_cell_gates(cell), GH = G * H;
     const int lstm = cell == RNN_CELL_LSTM, gru = cell == RNN_CELL_GRU;
     const int relu = cell == RNN_CELL_RNN_RELU;
@@ -220,7 +281,6 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
     REAL *cbuf = hbuf + (TB + B) * H;
     REAL *hnp = cbuf;
     REAL *dh = scratch, *dc = scratch + BH;
-    const REAL *hprev = hbuf + (reverse ? BH : 0); /* the T previous states */
     /* the gradient-flow picture needs a sum over the whole batch per step:
      * one thread, so that it is exact and in a fixed order */
     const int nt = gradflow ? 1 : rnn__threads_for(nthreads, (double)TB * GH * (I + H));
@@ -253,46 +313,50 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
         /* the reverse time loop over rows lo..hi-1, shared as the forward's */
         int lo = b_lo, hi = b_hi;
         for (int k = 0; rnn__share_next(&sh, tid, nth, &lo, &hi, &k); k++) {
-            const int s = T - 1 - k, Bs = hi - lo;
+            const int s = T - 1 - k;
             const int t = reverse ? T - 1 - s : s;
-            const size_t prev = reverse ? (size_t)t + 1 : (size_t)t;
-            const size_t next = reverse ? (size_t)t : (size_t)t + 1;
-            REAL *g = dG + (size_t)t * B * GH;
+            const int prev = reverse ? t + 1 : t, next = reverse ? t : t + 1;
 
             double flow = 0;
             for (int b = lo; b < hi; b++) {
-                REAL *gb = g + (size_t)b * GH;
+                const size_t r = rnn__row(&gl, t, b);
+                REAL *gb = dG + r * GH;
                 REAL *dhb = dh + (size_t)b * H;
                 if (!RNN__ACTIVE(lengths, t, b)) {
                     /* the state was carried: its gradient passes unchanged */
                     memset(gb, 0, sizeof(REAL) * GH);
                     if (gru)
-                        memset(hnp + ((size_t)t * B + b) * H, 0, sizeof(REAL) * H);
+                        memset(hnp + r * H, 0, sizeof(REAL) * H);
                     continue;
                 }
                 if (dy) {
-                    KCALL(add_row)(H, dhb, dy + ((size_t)t * B + b) * ldy);
+                    KCALL(add_row)(H, dhb, dy + rnn__row(dyl, t, b) * ldy);
                 }
                 if (gradflow)
                     for (int j = 0; j < H; j++)
                         flow += (double)dhb[j] * (double)dhb[j];
                 const size_t o = (size_t)b * H;
+                const size_t rp = rnn__row(&hl, prev, b) * H, rn = rnn__row(&hl, next, b) * H;
                 if (lstm)
-                    KCALL(lstm_bwd_row)(H, gb, dhb, dc + o, cbuf + next * BH + o,
-                                        cbuf + prev * BH + o);
+                    KCALL(lstm_bwd_row)(H, gb, dhb, dc + o, cbuf + rn, cbuf + rp);
                 else if (gru)
-                    KCALL(gru_bwd_row)(H, gb, hnp + ((size_t)t * B + b) * H, dhb,
-                                       hbuf + prev * BH + o);
+                    KCALL(gru_bwd_row)(H, gb, hnp + r * H, dhb, hbuf + rp);
                 else
-                    KCALL(rnn_bwd_row)(H, relu, gb, dhb, hbuf + next * BH + o);
+                    KCALL(rnn_bwd_row)(H, relu, gb, dhb, hbuf + rn);
             }
             if (gradflow)
                 gradflow[t] = sqrt(flow);
             /* dh now holds what reaches h_prev directly (0 for RNN/LSTM, z*dh
              * for GRU, the carried gradient on inactive rows); add the path
-             * through the recurrent weights. Inactive rows of g are zero. */
-            RECUR_GEMM(Bs, H, GH, g + (size_t)lo * GH, GH, w_hh, H, 0, pack, 1,
-                       dh + (size_t)lo * H, H);
+             * through the recurrent weights. Inactive rows of g are zero.
+             * Per block of the layout, whose rows of a step are contiguous. */
+            for (int q = 0; q < xl->n; q++) {
+                const int s_lo = lo > xl->lo[q] ? lo : xl->lo[q];
+                const int s_hi = hi < xl->lo[q + 1] ? hi : xl->lo[q + 1];
+                if (s_hi > s_lo)
+                    RECUR_GEMM(s_hi - s_lo, H, GH, dG + rnn__row(&gl, t, s_lo) * GH, GH, w_hh, H,
+                               0, pack, 1, dh + (size_t)s_lo * H, H);
+            }
         }
 #pragma omp barrier
         /* after the barrier: the last steps of a row may have run elsewhere */
@@ -302,18 +366,22 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
             memcpy(dc0 + r_lo, dc + r_lo, sizeof(REAL) * r_n);
 
         /* dX: this thread's batch rows of every step, as in the forward */
-        const int nb = b_hi - b_lo;
-        if (dx && !ids && nb > 0) {
-            REAL *dxr = dx + (size_t)b_lo * I;
-            const REAL *g0 = dG + (size_t)b_lo * GH;
+        for (int q = 0; dx && !ids && q < xl->n; q++) {
+            const int s_lo = b_lo > xl->lo[q] ? b_lo : xl->lo[q];
+            const int s_hi = b_hi < xl->lo[q + 1] ? b_hi : xl->lo[q + 1];
+            const int nb = s_hi - s_lo, gs = xl->lo[q + 1] - xl->lo[q];
+            if (nb <= 0)
+                continue;
+            REAL *dxr = dx + rnn__row(dxl, 0, s_lo) * I;
+            const size_t r0 = rnn__row(&gl, 0, s_lo);
             if (gru) {
-                GEMM_MROWS(nb, B, 0, T * nb, I, 2 * H, 1, g0, GH, w_ih, I, accumulate_dx ? 1 : 0,
-                           dxr, I);
-                GEMM_MROWS(nb, B, 0, T * nb, I, H, 1, hnp + (size_t)b_lo * H, H,
-                           w_ih + (size_t)2 * H * I, I, 1, dxr, I);
+                GEMM_MROWS(nb, gs, 0, T * nb, I, 2 * H, 1, dG + r0 * GH, GH, w_ih, I,
+                           accumulate_dx ? 1 : 0, dxr, I);
+                GEMM_MROWS(nb, gs, 0, T * nb, I, H, 1, hnp + r0 * H, H, w_ih + (size_t)2 * H * I,
+                           I, 1, dxr, I);
             } else {
-                GEMM_MROWS(nb, B, 0, T * nb, I, GH, 1, g0, GH, w_ih, I, accumulate_dx ? 1 : 0,
-                           dxr, I);
+                GEMM_MROWS(nb, gs, 0, T * nb, I, GH, 1, dG + r0 * GH, GH, w_ih, I,
+                           accumulate_dx ? 1 : 0, dxr, I);
             }
         }
 
@@ -348,9 +416,14 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
             REAL *p_bih = blk ? P + (size_t)GH * H : db_ih, *p_bhh = p_bih + GH;
             REAL *p_ih = blk ? P + nhb : ids ? S : dw_ih; /* token input: S */
             const int a_hi = m_hi < split ? m_hi : split, n_lo = m_lo > split ? m_lo : split;
-            const REAL *gk = dG + (size_t)k_lo * GH;
-            GEMM_KROWS(g, B, m_hi - m_lo, H, T * g, 1, gk + m_lo, GH, hprev + (size_t)k_lo * H, H,
-                       beta, p_hh + (size_t)m_lo * H, H);
+            /* the block's rows: g of every gs (plain layout: B; blocked:
+             * g, contiguous) */
+            const int gs = xl->n > 1 ? g : B;
+            const size_t r0 = rnn__row(&gl, 0, k_lo);
+            const REAL *gk = dG + r0 * GH;
+            const REAL *hprev = hbuf + rnn__row(&hl, reverse ? 1 : 0, k_lo) * H; /* H_prev */
+            GEMM_KROWS(g, gs, m_hi - m_lo, H, T * g, 1, gk + m_lo, GH, hprev, H, beta,
+                       p_hh + (size_t)m_lo * H, H);
             /* bias gradients: column sums of dG, one pass for both where
              * db_ih and db_hh are the same sums */
             if (blk) {
@@ -358,25 +431,25 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                 memset(p_bhh + m_lo, 0, sizeof(REAL) * (size_t)(m_hi - m_lo));
             }
             for (int t = 0; t < T; t++) {
-                const size_t r0 = (size_t)t * B + k_lo;
+                const size_t rt = rnn__row(&gl, t, k_lo);
                 if (a_hi > m_lo)
-                    KCALL(colsum_rows)(g, a_hi - m_lo, GH, dG + r0 * GH + m_lo, p_bhh + m_lo,
+                    KCALL(colsum_rows)(g, a_hi - m_lo, GH, dG + rt * GH + m_lo, p_bhh + m_lo,
                                        p_bih + m_lo);
                 if (m_hi > n_lo) {
-                    KCALL(colsum_rows)(g, m_hi - n_lo, GH, dG + r0 * GH + n_lo, p_bhh + n_lo, NULL);
-                    KCALL(colsum_rows)(g, m_hi - n_lo, H, hnp + r0 * H + (n_lo - split),
+                    KCALL(colsum_rows)(g, m_hi - n_lo, GH, dG + rt * GH + n_lo, p_bhh + n_lo, NULL);
+                    KCALL(colsum_rows)(g, m_hi - n_lo, H, hnp + rt * H + (n_lo - split),
                                        p_bih + n_lo, NULL);
                 }
             }
             if (!ids) {
                 /* input side: GRU's n block comes from hnp (dn before the reset) */
+                const REAL *xk = x + rnn__row(xl, 0, k_lo) * I;
                 if (a_hi > m_lo)
-                    GEMM_KROWS(g, B, a_hi - m_lo, I, T * g, 1, gk + m_lo, GH,
-                               x + (size_t)k_lo * I, I, beta, p_ih + (size_t)m_lo * I, I);
+                    GEMM_KROWS(g, gs, a_hi - m_lo, I, T * g, 1, gk + m_lo, GH, xk, I, beta,
+                               p_ih + (size_t)m_lo * I, I);
                 if (m_hi > n_lo)
-                    GEMM_KROWS(g, B, m_hi - n_lo, I, T * g, 1,
-                               hnp + (size_t)k_lo * H + (n_lo - split), H, x + (size_t)k_lo * I,
-                               I, beta, p_ih + (size_t)n_lo * I, I);
+                    GEMM_KROWS(g, gs, m_hi - n_lo, I, T * g, 1, hnp + r0 * H + (n_lo - split), H,
+                               xk, I, beta, p_ih + (size_t)n_lo * I, I);
             } else {
                 /* token input: S[v] = the input-side gradient rows of the
                  * steps that read table row v, summed in row order (this
@@ -385,8 +458,8 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                     memset(p_ih + (size_t)v * GH + m_lo, 0, sizeof(REAL) * (size_t)(m_hi - m_lo));
                 for (int t = 0; t < T; t++)
                     for (int b = k_lo; b < k_hi; b++) {
-                        const size_t r = (size_t)t * B + b;
-                        REAL *sv = p_ih + (size_t)ids[r] * GH;
+                        const size_t r = rnn__row(&gl, t, b);
+                        REAL *sv = p_ih + (size_t)ids[(size_t)t * B + b] * GH;
                         if (a_hi > m_lo)
                             KCALL(add_row)(a_hi - m_lo, sv + m_lo, dG + r * GH + m_lo);
                         if (m_hi > n_lo)
@@ -422,4 +495,16 @@ void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H,
                      dx + (size_t)v_lo * I, I);
         }
     }
+}
+
+void SFX(rnn__rec_backward)(rnn_cell cell, int T, int B, int I, int H, int reverse,
+                            const int32_t *lengths, REAL *dx, int accumulate_dx, REAL *dh0,
+                            REAL *dc0, REAL *dw, REAL *cache, REAL *scratch, const REAL *x,
+                            const int32_t *ids, int V, const REAL *w, const REAL *dy, int ldy,
+                            const REAL *dhn, const REAL *dcn, REAL *pack, double *gradflow,
+                            int nthreads)
+{
+    SFX(rnn__rec_backward_rows)(cell, T, B, I, H, reverse, lengths, dx, NULL, accumulate_dx, dh0,
+                                dc0, dw, cache, scratch, x, NULL, ids, V, w, dy, ldy, NULL, dhn,
+                                dcn, pack, gradflow, nthreads);
 }

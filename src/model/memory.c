@@ -125,6 +125,8 @@ rnn_status rnn_model_memory(const rnn_model_config *c, const rnn_optim_config *o
     const size_t nseq = (L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     add_prod(&w, cache, L, D);
     add_prod(&w, tb, DH, nseq);
+    if (rnn__rec_row_blocks(B) > 1) /* the first layer's input, blocked, and its gradient */
+        add_prod(&w, tb, in, 2);
     add(&w, scratch);
     add(&w, (rnn__rec_pack_count(c->cell, c->hidden_size) + 15) & ~(size_t)15);
     /* the model's (model.c, rnn_model_reserve) */

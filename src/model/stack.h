@@ -7,6 +7,7 @@
 #define RNN_STACK_H
 
 #include "core/core.h"
+#include "layers/layers.h"
 
 #define RNN__NAME_MAX 48
 
@@ -40,11 +41,15 @@ typedef struct rnn__stack {
     float *scratch;
     float *pack;    /* recurrent weights packed for the per-step products */
     float *dbuf[2]; /* [T][B][D*H] upstream gradient ping-pong */
+    rnn__rows *yvl; /* [L] the rows of yv[l] (layers.h) */
+    float *xb, *dxb; /* [T][B][I]: the first layer's dense input and its
+                        gradient in the blocked row order */
     int32_t *lengths; /* [cap_B] copy of the last forward's lengths */
 
     /* the last forward */
     int T, B, has_lengths, have_cache, used_dropout;
-    const float *x;
+    rnn__rows rl;   /* the row order of the inner buffers (out, mask, dbuf) */
+    const float *x; /* the first layer's input: the caller's, or xb */
     const int32_t *ids; /* token input: x is the embedding table (see lookup_V) */
 
     int lookup_V; /* > 0: the first layer's input may be given as token ids
