@@ -381,13 +381,15 @@ static void test_save_load_roundtrip(void)
  * the results must agree closely (docs/reliability.md, "Determinism"). */
 static void test_threads_bitwise(void)
 {
-    enum { T = 9, B = 37, I = 24, H = 80, L = 2 };
+    enum { T = 9, NB = 37, I = 24, H = 80, L = 2 };
     const struct {
-        int bi, lens;
+        int bi, lens, B;
         float p;
-    } cfg[3] = {{1, 1, 0.0f}, {0, 0, 0.0f}, {0, 0, 0.3f}};
-    for (int c = 0; c < 3; c++)
+    } cfg[5] = {{1, 1, NB, 0.0f}, {0, 0, NB, 0.0f}, {0, 0, NB, 0.3f}, {1, 1, 3, 0.0f},
+                {0, 0, 2, 0.3f}};
+    for (int c = 0; c < 5; c++)
         for (int cell = 0; cell < 4; cell++) {
+            const int B = cfg[c].B; /* 2, 3: one row block has one row */
             const int D = cfg[c].bi ? 2 : 1;
             float *out[2][4];
             for (int nt = 1; nt <= 2; nt++) {
@@ -395,8 +397,8 @@ static void test_threads_bitwise(void)
                 if (!s)
                     return;
                 rnn_stack_set_threads(s, nt);
-                static float x[T * B * I], dy[T * B * 2 * H];
-                const int32_t lens[B] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
+                static float x[T * NB * I], dy[T * NB * 2 * H];
+                const int32_t lens[NB] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
                                          9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
                 rnn__rng r;
                 rnn__rng_seed(&r, 4);

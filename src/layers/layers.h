@@ -73,8 +73,9 @@ size_t rnn__rec_param_count(rnn_cell cell, int I, int H);
 /* Elements the forward keeps for backward (gates, states). 0 on overflow. */
 size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H);
 /* Offset, in the cache of a T x B forward, of the states: slots [T+1][B][H]
- * (forward direction: slot 0 = h0, slot t+1 = the state after step t, so
- * with all steps active slots 1..T are the output y [T][B][H]). */
+ * in the block structure of x (forward direction: slot 0 = h0, slot t+1 =
+ * the state after step t, so with all steps active slots 1..T are the
+ * output y: rows rnn__rows_like(xl, T + 1, 1) from this offset). */
 size_t rnn__rec_states_offset(rnn_cell cell, int T, int B, int H);
 /* Elements of per-call scratch (forward and backward). */
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
