@@ -373,38 +373,40 @@ static void test_save_load_roundtrip(void)
 
 /* Forward and backward give bitwise the same results for any thread count
  * (the work is split by batch rows and output columns, never along a sum;
- * with 2 threads the stack keeps its rows blocked, layers.h). Bidirectional
- * with lengths; one direction (each inner layer's output read in place from
- * its states); one direction with dropout.
+ * with 2 or more threads the stack keeps its rows blocked, layers.h), 1
+ * against 2 and 3 threads. Bidirectional with lengths; one direction (each
+ * inner layer's output read in place from its states); one direction with
+ * dropout.
  * On our own GEMM only: OpenBLAS (make GEMM=blas) picks its kernels by the
  * shape of each call, so splitting a product changes its last bits; there
  * the results must agree closely (docs/reliability.md, "Determinism"). */
 static void test_threads_bitwise(void)
 {
-    enum { T = 9, NB = 37, I = 24, H = 80, L = 2 };
+    enum { NT = 90, NB = 37, I = 24, H = 80, L = 2 };
+    /* batches of 2 and 3 (one row block of one row) with T long enough for
+     * the layers to run two threads; 3 threads make rows straddle blocks */
     const struct {
-        int bi, lens, B;
+        int bi, lens, T, B;
         float p;
-    } cfg[5] = {{1, 1, NB, 0.0f}, {0, 0, NB, 0.0f}, {0, 0, NB, 0.3f}, {1, 1, 3, 0.0f},
-                {0, 0, 2, 0.3f}};
+    } cfg[5] = {{1, 1, 9, NB, 0.0f}, {0, 0, 9, NB, 0.0f}, {0, 0, 9, NB, 0.3f},
+                {1, 1, NT, 3, 0.0f}, {0, 0, NT, 2, 0.3f}};
+    static float x[NT * 3 * I], dy[NT * 3 * 2 * H]; /* >= 9 * NB rows too */
+    const int32_t lens[NB] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
+                              9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
     for (int c = 0; c < 5; c++)
         for (int cell = 0; cell < 4; cell++) {
-            const int B = cfg[c].B; /* 2, 3: one row block has one row */
-            const int D = cfg[c].bi ? 2 : 1;
-            float *out[2][4];
-            for (int nt = 1; nt <= 2; nt++) {
+            const int D = cfg[c].bi ? 2 : 1, T = cfg[c].T, B = cfg[c].B;
+            float *out[3][4];
+            size_t np = 0;
+            for (int nt = 1; nt <= 3; nt++) {
                 rnn_stack *s = make((rnn_cell)cell, I, H, L, cfg[c].bi, cfg[c].p, 3);
                 if (!s)
                     return;
                 rnn_stack_set_threads(s, nt);
-                static float x[T * NB * I], dy[T * NB * 2 * H];
-                const int32_t lens[NB] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
-                                         9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
                 rnn__rng r;
                 rnn__rng_seed(&r, 4);
-                randv(x, T * B * I, &r);
-                randv(dy, T * B * 2 * H, &r);
-                size_t np;
+                randv(x, (size_t)T * B * I, &r);
+                randv(dy, (size_t)T * B * 2 * H, &r);
                 rnn_stack_params(s, &np);
                 float *y = malloc(sizeof(float) * T * B * D * H);
                 float *dx = malloc(sizeof(float) * T * B * I);
@@ -419,23 +421,25 @@ static void test_threads_bitwise(void)
                 out[nt - 1][2] = dx;
                 out[nt - 1][3] = g;
                 rnn_stack_free(s);
-                if (nt < 2)
-                    continue;
-                size_t n[4] = {(size_t)T * B * D * H, (size_t)D * L * B * H, (size_t)T * B * I, np};
-                const char *what[4] = {"y", "hn", "dx", "parameter gradients"};
-                const int blas = !rnn__gemm_bitwise(); /* a library's GEMM */
-                for (int k = 0; k < 4; k++) {
+            }
+            const size_t n[4] = {(size_t)T * B * D * H, (size_t)D * L * B * H, (size_t)T * B * I,
+                                 np};
+            const char *what[4] = {"y", "hn", "dx", "parameter gradients"};
+            const int blas = !rnn__gemm_bitwise(); /* a library's GEMM */
+            for (int k = 0; k < 4; k++) {
+                for (int nt = 2; nt <= 3; nt++) {
                     if (blas)
-                        CHECK_MSG(t_allclose(what[k], out[0][k], out[1][k], n[k], 1e-5, 1e-4),
-                                  "%s config %d: %s, 1 and 2 threads on %s",
-                                  rnn_cell_name((rnn_cell)cell), c, what[k], rnn__gemm_backend());
+                        CHECK_MSG(t_allclose(what[k], out[0][k], out[nt - 1][k], n[k], 1e-5, 1e-4),
+                                  "%s config %d: %s, 1 and %d threads on %s",
+                                  rnn_cell_name((rnn_cell)cell), c, what[k], nt,
+                                  rnn__gemm_backend());
                     else
-                        CHECK_MSG(memcmp(out[0][k], out[1][k], n[k] * sizeof(float)) == 0,
-                                  "%s config %d: %s differs between 1 and 2 threads",
-                                  rnn_cell_name((rnn_cell)cell), c, what[k]);
-                    free(out[0][k]);
-                    free(out[1][k]);
+                        CHECK_MSG(memcmp(out[0][k], out[nt - 1][k], n[k] * sizeof(float)) == 0,
+                                  "%s config %d: %s differs between 1 and %d threads",
+                                  rnn_cell_name((rnn_cell)cell), c, what[k], nt);
                 }
+                for (int nt = 0; nt < 3; nt++)
+                    free(out[nt][k]);
             }
         }
 }

@@ -57,7 +57,7 @@ typedef struct {
 
 /* n blocks (1, or rnn__rec_row_blocks(B)) of a buffer with `slots` steps per
  * block, step 0 at slot `first`: base[k] = slots*lo[k] + first*g. A plain
- * [T][B] buffer is (1, T, B, T, 0); a blocked one (2, T, B, T, 0). */
+ * [T][B] buffer is (1, B, T, 0); a blocked one (2, B, T, 0). */
 void rnn__rows_make(rnn__rows *r, int n, int B, int slots, int first);
 /* The same block structure as `like`, other slots. */
 void rnn__rows_like(rnn__rows *r, const rnn__rows *like, int slots, int first);

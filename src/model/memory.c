@@ -116,7 +116,8 @@ rnn_status rnn_model_memory(const rnn_model_config *c, const rnn_optim_config *o
         return rnn__fail(err, RNN_EOVERFLOW, "workspace too large for T %d, B %d", T, B);
     /* token input straight into the stack (rnn__stack_lookup_pays) */
     size_t W = in > DH ? in : DH; /* the widest layer input */
-    if (rnn__model_feeds_tokens(c) && rnn__rec_lookup_pays(c->vocab_size, tb)) {
+    const int lookup = rnn__model_feeds_tokens(c) && rnn__rec_lookup_pays(c->vocab_size, tb);
+    if (lookup) {
         scratch += rnn__rec_lookup_count(c->cell, c->vocab_size, c->hidden_size);
         W = W > (size_t)c->vocab_size ? W : (size_t)c->vocab_size;
     }
@@ -125,7 +126,7 @@ rnn_status rnn_model_memory(const rnn_model_config *c, const rnn_optim_config *o
     const size_t nseq = (L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     add_prod(&w, cache, L, D);
     add_prod(&w, tb, DH, nseq);
-    if (rnn__rec_row_blocks(B) > 1) /* the first layer's input, blocked, and its gradient */
+    if (rnn__rec_row_blocks(B) > 1 && !lookup) /* the first layer's input, blocked, and its gradient */
         add_prod(&w, tb, in, 2);
     add(&w, scratch);
     add(&w, (rnn__rec_pack_count(c->cell, c->hidden_size) + 15) & ~(size_t)15);

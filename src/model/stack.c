@@ -178,9 +178,12 @@ rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err)
     int with_mask = st->cfg.dropout > 0 && L > 1;
     size_t nseq = (size_t)(L - 1) * (with_mask ? 2 : 1) + (L > 1 ? 2 : 0);
     /* the blocked row order: the first layer's dense input and its
-     * gradient, copied from and to the caller's [T][B] order */
+     * gradient, copied from and to the caller's [T][B] order (not when
+     * the input comes as token ids; a dense call then keeps the plain
+     * order) */
     size_t xio = 0;
-    if (rnn__rec_row_blocks(B) > 1 && !rnn__mul4(&xio, tb, (size_t)st->I, 2, 1))
+    if (rnn__rec_row_blocks(B) > 1 && !rnn__stack_lookup_pays(st, T, B) &&
+        !rnn__mul4(&xio, tb, (size_t)st->I, 2, 1))
         return rnn__fail(err, RNN_EOVERFLOW, "workspace size overflows");
     size_t pack = rnn__rec_pack_count(cell, H);
     pack = (pack + 15) & ~(size_t)15; /* keeps what follows 64-byte aligned */
@@ -304,8 +307,11 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, floa
      * caller's x, y and dy plain [T][B]. One thread keeps the plain order
      * (one per-step product over the batch rather than one per block: 3%
      * faster, 2xRNN-256), as does a call that wants the top layer's states
-     * as its output (yout without y). The results are the same either way. */
-    const int nblk = st->threads > 1 && (y || !yout) ? rnn__rec_row_blocks(B) : 1;
+     * as its output (yout without y), and a dense input to a stack that
+     * reserved for token input (no room to block it). The results are the
+     * same either way. */
+    const int nblk = st->threads > 1 && (y || !yout) && (ids || st->xb)
+                         ? rnn__rec_row_blocks(B) : 1;
     rnn__rows pl, vl;
     rnn__rows_make(&pl, 1, B, T, 0);
     rnn__rows_make(&st->rl, nblk, B, T, 0);

@@ -70,10 +70,10 @@ void rnn__stack_release(rnn__stack *st);
 void rnn__stack_bind(rnn__stack *st, float *params, float *grads);
 rnn_status rnn__stack_reserve(rnn__stack *st, int T, int B, rnn_error *err);
 /* See rnn_stack_forward / rnn_stack_backward in rnn.h. yout: NULL, or
- * receives where the output is: y, or, when y is NULL and a copy would
- * change nothing (one direction, no lengths), the top layer's state buffer,
- * valid until the next forward (the stack then keeps its rows in the plain
- * order, even with several threads: give y to have them blocked). With ids (only when
+ * receives where the output is: y, or, when a copy would change nothing
+ * (one direction, no lengths) and the stack keeps its rows in the plain
+ * order (one thread, or y NULL), the top layer's state buffer, valid until
+ * the next forward (y is then not written: read the output at *yout). With ids (only when
  * rnn__stack_lookup_pays), x is an embedding table [lookup_V][I] and the
  * input of row r (t*B + b) is x[ids[r]]: the first layer projects each
  * table row once instead of every step (its input-side products shrink from
