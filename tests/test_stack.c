@@ -390,7 +390,8 @@ static void test_threads_bitwise(void)
         float p;
     } cfg[5] = {{1, 1, 9, NB, 0.0f}, {0, 0, 9, NB, 0.0f}, {0, 0, 9, NB, 0.3f},
                 {1, 1, NT, 3, 0.0f}, {0, 0, NT, 2, 0.3f}};
-    static float x[NT * 3 * I], dy[NT * 3 * 2 * H]; /* >= 9 * NB rows too */
+    enum { ROWS = 9 * NB }; /* the most T*B rows of any case: 9 x 37 (90 x 3 is 270) */
+    static float x[ROWS * I], dy[ROWS * 2 * H];
     const int32_t lens[NB] = {9, 3, 9, 1, 5, 9, 9, 2, 8, 9, 9, 9, 4, 9, 9, 9, 9, 7, 9,
                               9, 6, 9, 9, 9, 9, 9, 9, 1, 9, 9, 9, 9, 3, 9, 9, 9, 9};
     for (int c = 0; c < 5; c++)
