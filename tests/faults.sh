@@ -62,8 +62,8 @@ cmp -s "$TMP/det1/last.safetensors" "$TMP/det3/last.safetensors" && bad "another
     || ok "another seed, another checkpoint"
 # a run stopped and resumed ends where the uninterrupted one does
 "$rnn" train "$TMP/text.txt" --out "$TMP/det4" --max-steps 16 --eval-every 8 --dropout 0.2 \
-    --hidden 12 --layers 2 --embed 6 --seq-len 10 --batch 4 --quiet --seed 7
-"$rnn" train "$TMP/text.txt" --out "$TMP/det4" --resume --max-steps 24 --quiet
+    --hidden 12 --layers 2 --embed 6 --seq-len 10 --batch 4 --quiet --seed 7 --threads $second
+"$rnn" train "$TMP/text.txt" --out "$TMP/det4" --resume --max-steps 24 --quiet --threads $second
 cmp -s "$TMP/det1/last.safetensors" "$TMP/det4/last.safetensors" \
     && ok "stopped at 16 and resumed to 24 = straight to 24, byte for byte" \
     || bad "resume determinism" "checkpoints differ"

@@ -303,15 +303,17 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, floa
 
     /* Inside the stack the rows of every sequence buffer (the layers'
      * caches, inner outputs, masks, gradients) are blocked by batch rows
-     * (layers.h: rnn__rows) when two or more threads run them, the
-     * caller's x, y and dy plain [T][B]. One thread keeps the plain order
-     * (one per-step product over the batch rather than one per block: 3%
-     * faster, 2xRNN-256), as does a call that wants the top layer's states
-     * as its output (yout without y), and a dense input to a stack that
-     * reserved for token input (no room to block it). The results are the
-     * same either way. */
-    const int nblk = st->threads > 1 && (y || !yout) && (ids || st->xb)
-                         ? rnn__rec_row_blocks(B) : 1;
+     * (layers.h: rnn__rows) when the layers run on two or more threads;
+     * the caller's x, y and dy stay plain [T][B]. One thread (also when
+     * the layers are too small for a second, rnn__threads_for) keeps the
+     * plain order: one per-step product over the batch rather than one
+     * per block, 3% faster for 2xRNN-256. So do a call that wants the top
+     * layer's states as its output (yout without y) and a dense input to a
+     * stack that reserved for token input (no room to block it). The
+     * results are the same either way. */
+    const int in_max = L > 1 && DH > st->I ? DH : st->I; /* the widest layer input */
+    const int split = rnn__threads_for(st->threads, (double)T * B * st->G * H * (in_max + H)) > 1;
+    const int nblk = split && (y || !yout) && (ids || st->xb) ? rnn__rec_row_blocks(B) : 1;
     rnn__rows pl, vl;
     rnn__rows_make(&pl, 1, B, T, 0);
     rnn__rows_make(&st->rl, nblk, B, T, 0);
