@@ -68,6 +68,19 @@ static inline size_t rnn__row(const rnn__rows *r, int t, int b)
     return r->base[k] + (size_t)t * (size_t)(r->lo[k + 1] - r->lo[k]) + (size_t)(b - r->lo[k]);
 }
 
+/* The batch rows of lo..hi-1 that block k holds: *s_lo..*s_hi-1 (their rows
+ * of a step are contiguous); returns their number, 0 if none. */
+static inline int rnn__rows_seg(const rnn__rows *r, int k, int lo, int hi, int *s_lo, int *s_hi)
+{
+    *s_lo = lo > r->lo[k] ? lo : r->lo[k];
+    *s_hi = hi < r->lo[k + 1] ? hi : r->lo[k + 1];
+    return *s_hi > *s_lo ? *s_hi - *s_lo : 0;
+}
+
+/* Copies the T x B rows of `w` floats from src (rows in sl) to dst (dl). */
+void rnn__rows_copy(float *dst, const rnn__rows *dl, const float *src, const rnn__rows *sl, int T,
+                    int B, int w);
+
 /* Elements of one direction's parameters: G*H*(I + H + 2). 0 on overflow. */
 size_t rnn__rec_param_count(rnn_cell cell, int I, int H);
 /* Elements the forward keeps for backward (gates, states). 0 on overflow. */

@@ -137,24 +137,30 @@ void rnn__split_size(size_t n, int parts, int k, size_t *lo, size_t *hi)
     *hi = n / (size_t)parts * (size_t)(k + 1) + n % (size_t)parts * (size_t)(k + 1) / (size_t)parts;
 }
 
-void rnn__rows_make(rnn__rows *r, int n, int B, int slots, int first)
-{
-    memset(r, 0, sizeof *r);
-    r->n = n < 1 ? 1 : n > RNN__ROWS_MAX ? RNN__ROWS_MAX : n;
-    for (int k = 0; k < r->n; k++) {
-        int lo, hi;
-        rnn__split(B, r->n, k, 1, &lo, &hi);
-        r->lo[k] = lo;
-        r->lo[k + 1] = hi;
-        r->base[k] = (size_t)slots * (size_t)lo + (size_t)first * (size_t)(hi - lo);
-    }
-}
-
 void rnn__rows_like(rnn__rows *r, const rnn__rows *like, int slots, int first)
 {
     *r = *like;
     for (int k = 0; k < r->n; k++)
         r->base[k] = (size_t)slots * (size_t)r->lo[k] + (size_t)first * (size_t)(r->lo[k + 1] - r->lo[k]);
+}
+
+void rnn__rows_make(rnn__rows *r, int n, int B, int slots, int first)
+{
+    rnn__rows s;
+    memset(&s, 0, sizeof s);
+    s.n = n < 1 ? 1 : n > RNN__ROWS_MAX ? RNN__ROWS_MAX : n;
+    for (int k = 0; k < s.n; k++)
+        rnn__split(B, s.n, k, 1, &s.lo[k], &s.lo[k + 1]);
+    rnn__rows_like(r, &s, slots, first);
+}
+
+void rnn__rows_copy(float *dst, const rnn__rows *dl, const float *src, const rnn__rows *sl, int T,
+                    int B, int w)
+{
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            memcpy(dst + rnn__row(dl, t, b) * w, src + rnn__row(sl, t, b) * w,
+                   sizeof(float) * (size_t)w);
 }
 
 /* float: the pointwise math comes from the kernels chosen for this CPU */

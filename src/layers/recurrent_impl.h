@@ -134,9 +134,9 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
              * loop runs, so that no other core has them in its cache (per
              * block of the layout: g of every gs rows) */
             for (int k = 0; k < xl->n; k++) {
-                const int s_lo = b_lo > xl->lo[k] ? b_lo : xl->lo[k];
-                const int s_hi = b_hi < xl->lo[k + 1] ? b_hi : xl->lo[k + 1];
-                const int g = s_hi - s_lo, gs = xl->lo[k + 1] - xl->lo[k];
+                int s_lo, s_hi;
+                const int g = rnn__rows_seg(xl, k, b_lo, b_hi, &s_lo, &s_hi);
+                const int gs = xl->lo[k + 1] - xl->lo[k];
                 if (g > 0)
                     GEMM_MROWS(g, gs, 1, T * g, GH, I, 1, x + rnn__row(xl, 0, s_lo) * I, I, w_ih,
                                I, 0, gates + rnn__row(&gl, 0, s_lo) * GH, GH);
@@ -168,9 +168,9 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
 
             /* per block of the layout: its rows of a step are contiguous */
             for (int q = 0; q < xl->n; q++) {
-                const int s_lo = lo > xl->lo[q] ? lo : xl->lo[q];
-                const int s_hi = hi < xl->lo[q + 1] ? hi : xl->lo[q + 1], Bs = s_hi - s_lo;
-                if (Bs <= 0)
+                int s_lo, s_hi;
+                const int Bs = rnn__rows_seg(xl, q, lo, hi, &s_lo, &s_hi);
+                if (Bs == 0)
                     continue;
                 REAL *g = gates + rnn__row(&gl, t, s_lo) * GH;
                 const REAL *hp = hbuf + rnn__row(&hl, prev, s_lo) * H;
@@ -351,9 +351,8 @@ void SFX(rnn__rec_backward_rows)(rnn_cell cell, int T, int B, int I, int H, int 
              * through the recurrent weights. Inactive rows of g are zero.
              * Per block of the layout, whose rows of a step are contiguous. */
             for (int q = 0; q < xl->n; q++) {
-                const int s_lo = lo > xl->lo[q] ? lo : xl->lo[q];
-                const int s_hi = hi < xl->lo[q + 1] ? hi : xl->lo[q + 1];
-                if (s_hi > s_lo)
+                int s_lo, s_hi;
+                if (rnn__rows_seg(xl, q, lo, hi, &s_lo, &s_hi))
                     RECUR_GEMM(s_hi - s_lo, H, GH, dG + rnn__row(&gl, t, s_lo) * GH, GH, w_hh, H,
                                0, pack, 1, dh + (size_t)s_lo * H, H);
             }
@@ -367,10 +366,10 @@ void SFX(rnn__rec_backward_rows)(rnn_cell cell, int T, int B, int I, int H, int 
 
         /* dX: this thread's batch rows of every step, as in the forward */
         for (int q = 0; dx && !ids && q < xl->n; q++) {
-            const int s_lo = b_lo > xl->lo[q] ? b_lo : xl->lo[q];
-            const int s_hi = b_hi < xl->lo[q + 1] ? b_hi : xl->lo[q + 1];
-            const int nb = s_hi - s_lo, gs = xl->lo[q + 1] - xl->lo[q];
-            if (nb <= 0)
+            int s_lo, s_hi;
+            const int nb = rnn__rows_seg(xl, q, b_lo, b_hi, &s_lo, &s_hi);
+            const int gs = xl->lo[q + 1] - xl->lo[q];
+            if (nb == 0)
                 continue;
             REAL *dxr = dx + rnn__row(dxl, 0, s_lo) * I;
             const size_t r0 = rnn__row(&gl, 0, s_lo);

@@ -325,11 +325,7 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, floa
     if (nblk > 1) {
         inl = rl; /* token input: x is the table, only the structure counts */
         if (!ids) {
-            const int I0 = st->I;
-            for (int t = 0; t < T; t++)
-                for (int b = 0; b < B; b++)
-                    memcpy(st->xb + rnn__row(rl, t, b) * I0, x + ((size_t)t * B + b) * I0,
-                           sizeof(float) * (size_t)I0);
+            rnn__rows_copy(st->xb, rl, x, &pl, T, B, st->I);
             in = st->xb;
         }
     }
@@ -446,10 +442,7 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
         upl = downl;
     }
     if (dx_copy)
-        for (int t = 0; t < T; t++)
-            for (int b = 0; b < B; b++)
-                memcpy(dx + ((size_t)t * B + b) * st->I, st->dxb + rnn__row(rl, t, b) * st->I,
-                       sizeof(float) * (size_t)st->I);
+        rnn__rows_copy(dx, &pl, st->dxb, rl, T, B, st->I);
     return RNN_OK;
 }
 
