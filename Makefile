@@ -157,8 +157,21 @@ test: all $(BUILD)/tests/unit
 	@sh tests/run.sh $(BUILD)
 
 # Speed against PyTorch in the same run (needs python3-torch); see docs/performance.md.
+# PyTorch must run on OpenBLAS (Debian's torch falls back to the reference BLAS
+# without it): tools/configure.sh installs libopenblas-dev when missing and we
+# are root. oneDNN's own RNN primitives are a second peer (bench/onednn_rnn.c,
+# libdnnl-dev, installed the same way; without it their table is left out).
 bench: all
-	$(PYTHON) bench/run.py --rnn $(BUILD)/rnn --out $(BUILD)/bench $(BENCH_ARGS)
+	@mkdir -p $(BUILD)/bench
+	@sh tools/configure.sh $(BUILD)/bench/openblas.mk openblas $(CC) || \
+		echo "bench: no OpenBLAS: bench/run.py will refuse a PyTorch on the reference BLAS"
+	@if sh tools/configure.sh $(BUILD)/bench/onednn.mk onednn $(CC); then \
+		$(MAKE) --no-print-directory $(BUILD)/bench/onednn_rnn; \
+	else echo "bench: no libdnnl-dev: oneDNN's table is left out"; fi
+	$(PYTHON) bench/run.py --rnn $(BUILD)/rnn --onednn $(BUILD)/bench/onednn_rnn --out $(BUILD)/bench $(BENCH_ARGS)
+$(BUILD)/bench/onednn_rnn: bench/onednn_rnn.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -ldnnl
 
 # The same cases on every GEMM backend (each build installs its library).
 bench-backends: all

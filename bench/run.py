@@ -5,10 +5,14 @@ Runs every case of the matrix with `rnn bench` (1 and 2 threads) and with
 bench/torch_bench.py under each of PyTorch's thread settings (torch threads x
 OpenBLAS threads), takes PyTorch's best, and prints one table with both
 figures, the ratio and our fraction of the single-thread sgemm peak measured
-in the same run. Results also go to build/bench/results.json and a Markdown
-table to build/bench/results.md.
+in the same run. With --onednn (build/bench/onednn_rnn, bench/onednn_rnn.c),
+the training and forward cases also run on oneDNN's own RNN primitives at 1
+and 2 threads (training: the stack's forward and backward only), a second
+table. Results also go to build/bench/results.json and a Markdown table to
+build/bench/results.md.
 
-  bench/run.py [--rnn build/rnn] [--quick] [--runs N] [--out build/bench]
+  bench/run.py [--rnn build/rnn] [--onednn build/bench/onednn_rnn] [--quick] [--runs N]
+               [--out build/bench]
 
 The machine is shared and noisy: every figure is a median of repetitions, and
 with --runs N the median over N passes over the whole matrix (passes spread
@@ -88,6 +92,8 @@ def label(c):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rnn", default="build/rnn")
+    ap.add_argument("--onednn", default="",
+                    help="oneDNN's RNN primitives as a second peer (bench/onednn_rnn.c); skipped if absent")
     ap.add_argument("--quick", action="store_true", help="a few cases only")
     ap.add_argument("--out", default="build/bench")
     ap.add_argument("--runs", type=int, default=1,
@@ -128,13 +134,16 @@ def main():
         return h
     hosts = [host()]
     cases = matrix(a.quick)
+    onednn = a.onednn if a.onednn and os.access(a.onednn, os.X_OK) else None
+    if a.onednn and not onednn:
+        print(f"oneDNN peer: {a.onednn} not built (libdnnl-dev missing?); its table is left out", flush=True)
     runs = []  # runs[n][i]: the raw figures of case i in pass n
     for n in range(a.runs):
         if a.runs > 1:
             print(f"pass {n + 1} of {a.runs}", flush=True)
         raw = []
         for c in cases:
-            r = run_case(a.rnn, c)
+            r = run_case(a.rnn, c, onednn)
             raw.append(r)
             print(row_text(derive(dict(r))), flush=True)
         runs.append(raw)
@@ -159,21 +168,41 @@ def main():
     print(md)
 
 
-def run_case(rnn, c):
-    """The raw figures of one case: ours (1 and 2 threads) and PyTorch's."""
+def torch_json(args, env):
+    """One bench/torch_bench.py run; PyTorch must run on OpenBLAS (on the
+    reference BLAS, which Debian's torch falls back to when OpenBLAS is not
+    installed, it is tens of times slower and the ratios mean nothing)."""
+    j = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py")] + args, env)
+    if "openblas" not in j.get("blas", "").lower():
+        sys.exit(f"bench/run.py: PyTorch runs on {j.get('blas')!r}, not OpenBLAS: install libopenblas0 "
+                 "(`make bench` does, as root) so that the PyTorch peer is measured as users run it")
+    return j
+
+
+def run_case(rnn, c, onednn=None):
+    """The raw figures of one case: ours (1 and 2 threads), PyTorch's and,
+    given its binary, oneDNN's primitives' (1 and 2 threads)."""
     kind = c["kind"]
     args = case_args({k: v for k, v in c.items() if k not in ("kind", "kernels")})
     r = {"case": c, "label": label(c)}
     if kind == "stream":
         r["ours"] = run_json([rnn, "bench", kind] + args,
                              {"RNN_KERNELS": c["kernels"]} if "kernels" in c else None)
-        r["torch"] = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind] + args,
-                              {"OPENBLAS_NUM_THREADS": "1"})
+        r["torch"] = torch_json([kind] + args, {"OPENBLAS_NUM_THREADS": "1"})
         return r
-    r["ours_1"] = run_json([rnn, "bench", kind, "--threads", "1"] + args)
-    r["ours_2"] = run_json([rnn, "bench", kind, "--threads", "2"] + args)
-    r["torch_all"] = [run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py"), kind,
-                                "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)})
+    # the same stack in oneDNN: input size = embedding size = hidden size (as
+    # ours); each thread count right after ours, so that both meet the same host
+    dargs = ["--cell", c["cell"], "--layers", str(c["layers"]), "--hidden", str(c["hidden"]),
+             "--seq-len", str(c["seq_len"]), "--batch", str(c["batch"]),
+             "--iters", str(c.get("steps", c.get("iters", 10)))]
+    dn = []
+    for t in (1, 2):
+        r[f"ours_{t}"] = run_json([rnn, "bench", kind, "--threads", str(t)] + args)
+        if onednn:
+            dn.append(run_json([onednn, kind, "--threads", str(t)] + dargs))
+    if dn:
+        r["onednn"] = dn
+    r["torch_all"] = [torch_json([kind, "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)})
                       for tt, bt in TORCH_SETTINGS]
     return r
 
@@ -197,6 +226,8 @@ def combine(rs):
     r["ours_1"] = median_dict([x["ours_1"] for x in rs])
     r["ours_2"] = median_dict([x["ours_2"] for x in rs])
     r["torch_all"] = [median_dict([x["torch_all"][j] for x in rs]) for j in range(len(TORCH_SETTINGS))]
+    if "onednn" in rs[0]:
+        r["onednn"] = [median_dict([x["onednn"][j] for x in rs]) for j in range(2)]
     return r
 
 
@@ -215,6 +246,8 @@ def derive(r, peak_gflops=None):
     r["scaling"] = r["ours_2"]["tokens_per_s"] / r["ours_1"]["tokens_per_s"]
     if peak_gflops:
         r["peak_frac"] = r["ours_1"]["gflops"] / peak_gflops
+    if "onednn" in r:
+        r["vs_onednn"] = [r[f"ours_{t}"]["tokens_per_s"] / r["onednn"][t - 1]["tokens_per_s"] for t in (1, 2)]
     return r
 
 
@@ -228,10 +261,14 @@ def row_text(r):
         return (f"{r['label']:<38} ours {r['ours']['us_per_step']:.3f} us  torch "
                 f"{r['torch']['us_per_step']:.2f} us  x{r['ratio']:.0f}")
     tb = r["torch_best"]
+    dn = ""
+    if "onednn" in r:
+        dn = (f"  oneDNN {k(r['onednn'][0]['tokens_per_s'])}/{k(r['onednn'][1]['tokens_per_s'])} "
+              f"(ours x{r['vs_onednn'][0]:.2f}/x{r['vs_onednn'][1]:.2f})")
     return (f"{r['label']:<38} ours {k(r['ours_1']['tokens_per_s'])}/{k(r['ours_2']['tokens_per_s'])} tok/s "
             f"(1/2 threads)  torch best {k(tb['tokens_per_s'])} (t{tb['threads']},blas{tb['blas_threads']})  "
             f"x{r['ratio']:.2f}  2T/1T {r['scaling']:.2f}  {r['ours_1']['gflops']:.0f} GFLOP/s  "
-            f"RSS {r['ours_1']['peak_rss_mb']:.0f}/{r['torch_1']['peak_rss_mb']:.0f} MB")
+            f"RSS {r['ours_1']['peak_rss_mb']:.0f}/{r['torch_1']['peak_rss_mb']:.0f} MB{dn}")
 
 
 def markdown(results, meta):
@@ -260,6 +297,17 @@ def markdown(results, meta):
                      f"(torch {tb['threads']}, BLAS {tb['blas_threads']}) | **{r['ratio']:.2f}x** | "
                      f"{r['scaling']:.2f} | {100 * r['peak_frac']:.0f}% | "
                      f"{r['ours_1']['peak_rss_mb']:.0f} / {r['torch_1']['peak_rss_mb']:.0f} MB |")
+    dn = [r for r in results if "onednn" in r]
+    if dn:
+        lines += ["", f"oneDNN's own RNN primitives ({dn[0]['onednn'][0]['impl']}, bench/onednn_rnn.c), same run: "
+                  "training is the stack's forward and backward only (no embedding, head, loss or optimizer), "
+                  "ours the full step; weights already in the primitives' layouts, not timed.", "",
+                  "| case | ours 1 thread | oneDNN 1 thread | ours / oneDNN | ours 2 threads | oneDNN 2 threads "
+                  "| ours / oneDNN |", "|---|---|---|---|---|---|---|"]
+        for r in dn:
+            lines.append(f"| {r['label']} | {k(r['ours_1']['tokens_per_s'])} | {k(r['onednn'][0]['tokens_per_s'])} | "
+                         f"**{r['vs_onednn'][0]:.2f}x** | {k(r['ours_2']['tokens_per_s'])} | "
+                         f"{k(r['onednn'][1]['tokens_per_s'])} | **{r['vs_onednn'][1]:.2f}x** |")
     lines += ["", "| streaming step | ours | PyTorch (nn.*Cell, no_grad) | ratio |", "|---|---|---|---|"]
     for r in results:
         if r["case"]["kind"] == "stream":

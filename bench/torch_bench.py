@@ -55,9 +55,21 @@ def stack_macs(cell, I, H, L):
     return sum(gates(cell) * H * ((I if l == 0 else H) + H) for l in range(L))
 
 
+def blas_lib():
+    """The BLAS library this process has mapped (Debian's torch calls
+    libblas.so.3, whichever the alternatives point to: OpenBLAS, or the
+    reference BLAS, tens of times slower, when OpenBLAS is not installed)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    except OSError:
+        return "unknown"
+    return ",".join(sorted(os.path.realpath(x) for x in libs)) or "none"
+
+
 def common(a):
     return {"threads": a.threads, "blas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0),
-            "torch": torch.__version__}
+            "torch": torch.__version__, "blas": blas_lib()}
 
 
 def bench_train(a):
