@@ -106,25 +106,26 @@ static inline __attribute__((always_inline)) void lstm_fwd_vecs(int H, int j, fl
         const int jq = j + 16 * q;
         k[q] = H - jq >= 16 ? (__mmask16)0xFFFF : H - jq <= 0 ? 0 : (__mmask16)((1u << (H - jq)) - 1);
     }
+    /* one gate at a time, each stored as soon as it is known, so that few
+     * vectors are live at once (all four gates' NV vectors and their
+     * activations' temporaries did not fit the 32 registers: 75 spills);
+     * the out-of-order core overlaps the independent gates */
     FOR_V i[q] = _mm512_maskz_loadu_ps(k[q], g + j + 16 * q);
-    FOR_V f[q] = _mm512_maskz_loadu_ps(k[q], g + H + j + 16 * q);
-    FOR_V n[q] = _mm512_maskz_loadu_ps(k[q], g + 2 * H + j + 16 * q);
-    FOR_V o[q] = _mm512_maskz_loadu_ps(k[q], g + 3 * H + j + 16 * q);
     vn_sigmoid(i, NV);
-    vn_sigmoid(f, NV);
-    vn_sigmoid(o, NV);
+    FOR_V _mm512_mask_storeu_ps(g + j + 16 * q, k[q], i[q]);
+    FOR_V n[q] = _mm512_maskz_loadu_ps(k[q], g + 2 * H + j + 16 * q);
     vn_tanh(n, NV);
+    FOR_V _mm512_mask_storeu_ps(g + 2 * H + j + 16 * q, k[q], n[q]);
+    FOR_V i[q] = _mm512_mul_ps(i[q], n[q]);
+    FOR_V f[q] = _mm512_maskz_loadu_ps(k[q], g + H + j + 16 * q);
+    vn_sigmoid(f, NV);
+    FOR_V _mm512_mask_storeu_ps(g + H + j + 16 * q, k[q], f[q]);
     /* f*cp + i*n with two roundings, as the portable C (no contraction) */
-    FOR_V cn[q] = _mm512_add_ps(_mm512_mul_ps(f[q], _mm512_maskz_loadu_ps(k[q], cp + j + 16 * q)),
-                                _mm512_mul_ps(i[q], n[q]));
-    FOR_V {
-        const int jq = j + 16 * q;
-        _mm512_mask_storeu_ps(g + jq, k[q], i[q]);
-        _mm512_mask_storeu_ps(g + H + jq, k[q], f[q]);
-        _mm512_mask_storeu_ps(g + 2 * H + jq, k[q], n[q]);
-        _mm512_mask_storeu_ps(g + 3 * H + jq, k[q], o[q]);
-        _mm512_mask_storeu_ps(c + jq, k[q], cn[q]);
-    }
+    FOR_V cn[q] = _mm512_add_ps(_mm512_mul_ps(f[q], _mm512_maskz_loadu_ps(k[q], cp + j + 16 * q)), i[q]);
+    FOR_V _mm512_mask_storeu_ps(c + j + 16 * q, k[q], cn[q]);
+    FOR_V o[q] = _mm512_maskz_loadu_ps(k[q], g + 3 * H + j + 16 * q);
+    vn_sigmoid(o, NV);
+    FOR_V _mm512_mask_storeu_ps(g + 3 * H + j + 16 * q, k[q], o[q]);
     FOR_V f[q] = cn[q];
     vn_tanh(f, NV);
     FOR_V _mm512_mask_storeu_ps(h + j + 16 * q, k[q], _mm512_mul_ps(o[q], f[q]));
