@@ -137,6 +137,25 @@ static void compare_sums(const rnn__kernels *k, int n)
         for (int j = 0; j < n; j++)
             r1[j] += a[i * LD + j];
     CHECK(memcmp(o1, r1, sizeof(float) * (size_t)n) == 0);
+
+    /* tanh_n: within 1e-6 relative of tanh in double, from 0 and near it
+     * (the polynomial) to past +-6 (saturating), and NaN stays NaN */
+    for (int j = 0; j < n; j++)
+        y[j] = j % 11 == 0 ? 1e-4f * (float)(j + 1) : 12.0f * (x[j] - 0.5f);
+    y[0] = n > 2 ? 0.0f : y[0];
+    if (n > 5)
+        y[5] = NAN;
+    memcpy(ref, y, sizeof(float) * (size_t)n);
+    k->tanh_n((size_t)n, y);
+    for (int j = 0; j < n; j++) {
+        if (isnan(ref[j])) {
+            CHECK_MSG(isnan(y[j]), "%s tanh_n: NaN at %d did not propagate", k->name, j);
+            continue;
+        }
+        double t = tanh((double)ref[j]);
+        CHECK_MSG(fabs(y[j] - t) <= 1e-6 * fabs(t) + 1e-30,
+                  "%s tanh_n(%g) = %.9g, expected %.9g", k->name, ref[j], y[j], t);
+    }
 }
 
 /* A NaN pre-activation must come out as NaN (--on-nan relies on it), not be

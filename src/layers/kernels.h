@@ -53,6 +53,9 @@ typedef struct rnn__kernels {
     void (*bias_rows)(int rows, int ld, int n, int nb, float *g, const float *b1,
                       const float *b2);
     void (*colsum_rows)(size_t rows, int cols, int ld, const float *a, float *o1, float *o2);
+    /* x = tanh(x) for n elements, the recurrent kernels' tanh (the
+     * attention's combine layer) */
+    void (*tanh_n)(size_t n, float *x);
 } rnn__kernels;
 
 /* The best kernels for this CPU, or those named by $RNN_KERNELS

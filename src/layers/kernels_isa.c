@@ -144,6 +144,12 @@ static void KFN(lstm_fwd_row)(int H, float *restrict g, float *restrict h, float
 #define TANH(x) rnn__tanhf(x)
 #include "layers/gates_impl.h"
 
+static void KFN(tanh_n)(size_t n, float *restrict x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = TANH(x[i]);
+}
+
 static double KFN(xent_row)(float *d, const float *z, int V, int t, float scale)
 {
     float mx = z[0];
@@ -349,4 +355,5 @@ const rnn__kernels CAT(rnn__kernels_, RNN_ISA) = {
     KFN(add_row),
     KFN(bias_rows),
     KFN(colsum_rows),
+    KFN(tanh_n),
 };
