@@ -446,6 +446,80 @@ static void test_threads_bitwise(void)
 }
 
 void suite_stack(void);
+/* Weights packed once (rnn__stack_freeze, a decoder's steps) give the bits
+ * of packing them at every call: every cell, one and two directions, an
+ * input size other than the hidden size, T = 1 (a decoding step) and
+ * longer, 1 and 2 threads (at 2, the hoisted products of a thread's whole
+ * block of rows run on the packed W_ih). After unfreezing, a change of the
+ * parameters shows again. */
+static void test_frozen_weights_bitwise(void)
+{
+    enum { I = 24, H = 40, L = 2, MAXR = 40 * 37 };
+    static float x[MAXR * I], y0[MAXR * 2 * H], y1[MAXR * 2 * H];
+    static float hn0[2 * L * 37 * H], hn1[2 * L * 37 * H], cn0[2 * L * 37 * H], cn1[2 * L * 37 * H];
+    const int shapes[3][2] = {{1, 5}, {7, 3}, {40, 37}};
+    const int blas = !rnn__gemm_bitwise();
+    for (int cell = 0; cell < 4; cell++)
+        for (int bi = 0; bi < 2; bi++)
+            for (int sh = 0; sh < 3; sh++)
+                for (int nt = 1; nt <= 2; nt++) {
+                    const int T = shapes[sh][0], B = shapes[sh][1], D = bi ? 2 : 1;
+                    const int lstm = cell == RNN_CELL_LSTM;
+                    rnn_stack_config c = {(rnn_cell)cell, I, H, L, bi, 0.0f};
+                    rnn__stack st;
+                    rnn_error e;
+                    CHECK_OK(rnn__stack_init(&st, &c, &e));
+                    float *p = malloc(sizeof(float) * st.nparams);
+                    rnn__rng r;
+                    rnn__rng_seed(&r, 11 + (uint64_t)cell);
+                    randv(p, st.nparams, &r);
+                    randv(x, (size_t)T * B * I, &r);
+                    rnn__stack_bind(&st, p, NULL);
+                    st.threads = nt;
+                    CHECK_OK(rnn__stack_reserve(&st, T, B, &e));
+                    const size_t ny = (size_t)T * B * D * H, ns = (size_t)D * L * B * H;
+                    CHECK_OK(rnn__stack_forward(&st, y0, NULL, hn0, lstm ? cn0 : NULL, x, NULL, NULL,
+                                                NULL, NULL, T, B, 0, &e));
+                    CHECK_OK(rnn__stack_freeze(&st, 1, &e));
+                    CHECK_OK(rnn__stack_forward(&st, y1, NULL, hn1, lstm ? cn1 : NULL, x, NULL, NULL,
+                                                NULL, NULL, T, B, 0, &e));
+                    const int same = blas ? t_allclose("frozen y", y0, y1, ny, 1e-5, 1e-4) &&
+                                                t_allclose("frozen hn", hn0, hn1, ns, 1e-5, 1e-4)
+                                          : memcmp(y0, y1, ny * sizeof(float)) == 0 &&
+                                                memcmp(hn0, hn1, ns * sizeof(float)) == 0 &&
+                                                (!lstm || memcmp(cn0, cn1, ns * sizeof(float)) == 0);
+                    CHECK_MSG(same, "%s bi %d T %d B %d threads %d: frozen weights change the result",
+                              rnn_cell_name((rnn_cell)cell), bi, T, B, nt);
+                    /* frozen, the packed copies are what the products use:
+                     * zeroing the weight matrices (not the biases) in place
+                     * changes nothing until unfrozen */
+                    const int GH = st.G * H;
+                    float *saved = malloc(sizeof(float) * st.nparams);
+                    memcpy(saved, p, sizeof(float) * st.nparams);
+                    for (int l = 0; l < L; l++)
+                        for (int d = 0; d < D; d++)
+                            memset(p + st.dir_off[l * D + d], 0,
+                                   sizeof(float) * (size_t)GH * ((l ? D * H : I) + H));
+                    CHECK_OK(rnn__stack_forward(&st, y1, NULL, hn1, lstm ? cn1 : NULL, x, NULL, NULL,
+                                                NULL, NULL, T, B, 0, &e));
+                    CHECK_MSG(memcmp(y0, y1, ny * sizeof(float)) == 0 || blas,
+                              "%s: frozen, the zeroed weights were read", rnn_cell_name((rnn_cell)cell));
+                    memcpy(p, saved, sizeof(float) * st.nparams);
+                    free(saved);
+                    /* unfrozen, the parameters are read again */
+                    CHECK_OK(rnn__stack_freeze(&st, 0, &e));
+                    for (size_t i = 0; i < st.nparams; i++)
+                        p[i] *= 0.5f;
+                    CHECK_OK(rnn__stack_forward(&st, y1, NULL, hn1, lstm ? cn1 : NULL, x, NULL, NULL,
+                                                NULL, NULL, T, B, 0, &e));
+                    CHECK_MSG(memcmp(y0, y1, ny * sizeof(float)) != 0,
+                              "%s: unfrozen, halved weights gave the old output",
+                              rnn_cell_name((rnn_cell)cell));
+                    rnn__stack_release(&st);
+                    free(p);
+                }
+}
+
 void suite_stack(void)
 {
     RUN(test_lengths_equal_separate_runs);
@@ -457,4 +531,5 @@ void suite_stack(void)
     RUN(test_reserve_and_regrow);
     RUN(test_save_load_roundtrip);
     RUN(test_threads_bitwise);
+    RUN(test_frozen_weights_bitwise);
 }

@@ -113,6 +113,14 @@ int rnn__rec_lookup_pays(int V, size_t rows);
  * NULL): the recurrent weights packed for the per-step products, reused by
  * every layer in turn. */
 size_t rnn__rec_pack_count(rnn_cell cell, int H);
+/* Frozen weights (float build only): a layer's W_hh^T and W_ih^T packed once
+ * (rnn__rec_wpack, into rnn__rec_wpack_count floats, 64-byte aligned) for
+ * the calls of a loop that does not change them, such as a decoder's steps,
+ * given to rnn__rec_forward_rows as wpk: nothing is then packed per call
+ * (at T = 1 that packing cost as much as the product). The products are
+ * the same, bitwise. */
+size_t rnn__rec_wpack_count(rnn_cell cell, int I, int H);
+void rnn__rec_wpack(rnn_cell cell, int I, int H, const float *w, float *wpk);
 
 #define RNN__REC_DECLARE(REAL, SFX)                                           \
     /* y: [T][B][ldy], writes columns 0..H-1 of each row (zero where        \
@@ -130,13 +138,15 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
         int nthreads);                                                       \
     /* The same with the rows of x (and so of the cache) in layout xl and   \
      * those of y in yl (NULL: plain). xl has n = 1 or                       \
-     * rnn__rec_row_blocks(B) blocks. */                                     \
+     * rnn__rec_row_blocks(B) blocks. wpk: NULL, or w packed by             \
+     * rnn__rec_wpack (float build only): pack is then not used. */         \
     void rnn__rec_forward_rows##SFX(                                         \
         rnn_cell cell, int T, int B, int I, int H, int reverse,              \
         const int32_t *lengths, REAL *y, int ldy, const rnn__rows *yl,       \
         REAL *hn, REAL *cn, REAL *cache, REAL *scratch, const REAL *x,       \
         const rnn__rows *xl, const int32_t *ids, int V, const REAL *h0,      \
-        const REAL *c0, const REAL *w, REAL *pack, int nthreads);            \
+        const REAL *c0, const REAL *w, const REAL *wpk, REAL *pack,          \
+        int nthreads);                                                       \
     /* Consumes the cache of the matching forward (the gate buffer becomes   \
      * the gate gradients). dy: [T][B][ldy] columns 0..H-1, or NULL = zeros; \
      * dhn, dcn: [B][H] or NULL. dx: [T][B][I], overwritten when             \

@@ -96,6 +96,25 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H)
     return a > b ? a : b;
 }
 
+/* W_hh^T's panels, then (at a 16-float boundary) W_ih^T's */
+static size_t wpack_ih_offset(rnn_cell cell, int H)
+{
+    return (rnn__sgemm_pack_size(H, rnn_cell_gates(cell) * H) + 15) & ~(size_t)15;
+}
+
+size_t rnn__rec_wpack_count(rnn_cell cell, int I, int H)
+{
+    return wpack_ih_offset(cell, H) + rnn__sgemm_pack_size(I, rnn_cell_gates(cell) * H);
+}
+
+void rnn__rec_wpack(rnn_cell cell, int I, int H, const float *w, float *wpk)
+{
+    const int GH = rnn_cell_gates(cell) * H;
+    const float *w_ih = w, *w_hh = w + (size_t)GH * I;
+    rnn__sgemm_pack_b(wpk, 1, H, GH, w_hh, H);
+    rnn__sgemm_pack_b(wpk + wpack_ih_offset(cell, H), 1, I, GH, w_ih, I);
+}
+
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H)
 {
     int G = rnn_cell_gates(cell);

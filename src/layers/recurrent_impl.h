@@ -66,7 +66,8 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
                                 const int32_t *lengths, REAL *y, int ldy, const rnn__rows *yl,
                                 REAL *hn, REAL *cn, REAL *cache, REAL *scratch, const REAL *x,
                                 const rnn__rows *xl, const int32_t *ids, int V, const REAL *h0,
-                                const REAL *c0, const REAL *w, REAL *pack, int nthreads)
+                                const REAL *c0, const REAL *w, const REAL *wpk, REAL *pack,
+                                int nthreads)
 {
     KERNELS_DECL
     rnn__rows plain, gl, hl;
@@ -96,6 +97,10 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
     const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
     (void)nt;
     (void)pack;
+    /* the per-step products' W_hh^T panels; frozen weights: W_ih^T's too */
+    const REAL *rpk = wpk ? wpk : pack;
+    const REAL *ipk = wpk ? wpk + wpack_ih_offset(cell, H) : NULL;
+    (void)rpk; /* the double build's products take no packed operand */
     rnn__share sh;
     rnn__share_init(&sh, T);
 
@@ -105,7 +110,9 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
         /* W_hh^T packed once for the per-step products of every thread,
          * each thread its share of the panels (used after the barrier
          * before the time loop) */
-        RECUR_PACK_PART(pack, 1, H, GH, w_hh, H, tid, nth);
+        if (!wpk) {
+            RECUR_PACK_PART(pack, 1, H, GH, w_hh, H, tid, nth);
+        }
         int c_lo, c_hi, b_lo, b_hi;
         rnn__split(GH, nth, tid, 16, &c_lo, &c_hi);
         rnn__split(B, nth, tid, 1, &b_lo, &b_hi);
@@ -137,7 +144,10 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
                 int s_lo, s_hi;
                 const int g = rnn__rows_seg(xl, k, b_lo, b_hi, &s_lo, &s_hi);
                 const int gs = xl->lo[k + 1] - xl->lo[k];
-                if (g > 0)
+                if (g > 0 && ipk && g == gs) /* contiguous rows, W_ih^T packed */
+                    RECUR_GEMM(T * g, GH, I, x + rnn__row(xl, 0, s_lo) * I, I, w_ih, I, 1, ipk, 0,
+                               gates + rnn__row(&gl, 0, s_lo) * GH, GH);
+                else if (g > 0)
                     GEMM_MROWS(g, gs, 1, T * g, GH, I, 1, x + rnn__row(xl, 0, s_lo) * I, I, w_ih,
                                I, 0, gates + rnn__row(&gl, 0, s_lo) * GH, GH);
             }
@@ -181,10 +191,10 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
                 if (!ids)
                     KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g, b_ih, b_hh);
                 if (gru)
-                    RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, pack, 0, scratch + (size_t)s_lo * GH,
+                    RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, rpk, 0, scratch + (size_t)s_lo * GH,
                                GH);
                 else
-                    RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, pack, 1, g, GH);
+                    RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, rpk, 1, g, GH);
             }
 
             for (int b = lo; b < hi; b++) {
@@ -244,7 +254,7 @@ void SFX(rnn__rec_forward)(rnn_cell cell, int T, int B, int I, int H, int revers
                            const REAL *h0, const REAL *c0, const REAL *w, REAL *pack, int nthreads)
 {
     SFX(rnn__rec_forward_rows)(cell, T, B, I, H, reverse, lengths, y, ldy, NULL, hn, cn, cache,
-                               scratch, x, NULL, ids, V, h0, c0, w, pack, nthreads);
+                               scratch, x, NULL, ids, V, h0, c0, w, NULL, pack, nthreads);
 }
 
 void SFX(rnn__rec_backward_rows)(rnn_cell cell, int T, int B, int I, int H, int reverse,

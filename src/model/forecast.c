@@ -213,6 +213,9 @@ rnn_status rnn__fc_forecast(rnn_model *m, float *out, const float *z, size_t ava
         st = rnn__fail(err, RNN_ENOMEM, "forecast: out of memory");
         goto out;
     }
+    /* one call per forecast step, the weights unchanged: packed once */
+    if ((st = rnn__stack_freeze(&m->stack, 1, err)))
+        goto out;
     /* w: the history window, then one row per forecast step (row L+j is
      * series position origin+1+j): the target is the prediction, the other
      * columns are observed values when the data has them */
@@ -248,6 +251,7 @@ rnn_status rnn__fc_forecast(rnn_model *m, float *out, const float *z, size_t ava
         }
     }
 out:
+    rnn__stack_freeze(&m->stack, 0, NULL);
     rnn__free_floats(w);
     rnn__free_floats(o);
     rnn__free_floats(win);

@@ -97,6 +97,8 @@ rnn_status rnn__stack_init(rnn__stack *st, const rnn_stack_config *cfg,
 
 void rnn__stack_release(rnn__stack *st)
 {
+    rnn__free_floats(st->wpk);
+    rnn__free(st->wpk_off);
     rnn__free(st->dir_off);
     rnn__free(st->tensors);
     rnn__free_floats(st->ws);
@@ -126,6 +128,38 @@ long rnn__stack_find(const rnn__stack *st, const char *name)
         if (strcmp(st->tensors[i].name, name) == 0)
             return (long)i;
     return -1;
+}
+
+rnn_status rnn__stack_freeze(rnn__stack *st, int on, rnn_error *err)
+{
+    st->frozen = 0;
+    if (!on)
+        return RNN_OK;
+    const int L = st->L, D = st->D, H = st->H;
+    const rnn_cell cell = st->cfg.cell;
+    if (!st->wpk) {
+        size_t *off = rnn__calloc((size_t)L * D + 1, sizeof *off);
+        if (!off)
+            return rnn__fail(err, RNN_ENOMEM, "out of memory packing the weights");
+        for (int l = 0; l < L; l++)
+            for (int d = 0; d < D; d++) {
+                const size_t n = rnn__rec_wpack_count(cell, l ? D * H : st->I, H);
+                off[l * D + d + 1] = off[l * D + d] + ((n + 15) & ~(size_t)15);
+            }
+        st->wpk = rnn__alloc_floats(off[(size_t)L * D]);
+        if (!st->wpk) {
+            rnn__free(off);
+            return rnn__fail(err, RNN_ENOMEM, "out of memory packing the weights (%zu floats)",
+                             off[(size_t)L * D]);
+        }
+        st->wpk_off = off;
+    }
+    for (int l = 0; l < L; l++)
+        for (int d = 0; d < D; d++)
+            rnn__rec_wpack(cell, l ? D * H : st->I, H, st->params + st->dir_off[l * D + d],
+                           st->wpk + st->wpk_off[l * D + d]);
+    st->frozen = 1;
+    return RNN_OK;
 }
 
 /* ---- workspace -------------------------------------------------------- */
@@ -349,7 +383,9 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, floa
                                   st->scratch, in, inl, l ? NULL : ids, st->lookup_V,
                                   state_at(h0, l, d, st, B),
                                   lstm ? state_at(c0, l, d, st, B) : NULL,
-                                  st->params + st->dir_off[l * D + d], st->pack, st->threads);
+                                  st->params + st->dir_off[l * D + d],
+                                  st->frozen ? st->wpk + st->wpk_off[l * D + d] : NULL, st->pack,
+                                  st->threads);
         }
         if (dropout && !top) {
             /* the mask drawn in [T][B] order whatever the row order */

@@ -57,6 +57,10 @@ typedef struct rnn__stack {
 
     rnn__rng rng; /* dropout masks */
     int threads;  /* at most this many threads per call (default 1) */
+    float *wpk;     /* NULL, or frozen weights: each direction's packed
+                       (rnn__stack_freeze), at wpk_off[l*D+d] */
+    size_t *wpk_off;
+    int frozen;
     double *gradflow; /* NULL, or [L*D][cap_T]: after backward, the L2 norm
                          over the batch of dL/dh_t, the whole gradient
                          reaching each step's state (the vanishing-gradient
@@ -86,6 +90,13 @@ rnn_status rnn__stack_forward(rnn__stack *st, float *y, const float **yout, floa
 rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
                                float *dc0, const float *dy, const float *dhn,
                                const float *dcn, rnn_error *err);
+/* on = 1: packs every layer's weights now and lets the forwards that follow
+ * use them instead of packing per call (rnn__rec_wpack), the same results;
+ * for loops of many short calls whose weights do not change, such as a
+ * decoder's steps. The caller must call it again with on = 0 before the
+ * parameters change (an optimizer step, a load). The packed copy takes
+ * about as much memory as the parameters. */
+rnn_status rnn__stack_freeze(rnn__stack *st, int on, rnn_error *err);
 /* Token input into a table of V rows (0: none); call before reserving. */
 void rnn__stack_set_lookup(rnn__stack *st, int V);
 /* 1 if a T x B call with token input takes the lookup path: a table of at
