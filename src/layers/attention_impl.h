@@ -4,6 +4,38 @@
  * attention.h for the equations and layouts.
  */
 
+/* a . b over n in 16 interleaved partial sums combined pairwise: a fixed
+ * order, so the same result on every machine and thread count, and 16
+ * independent chains that vectorize (one running sum, a chain of n
+ * dependent additions, took ~14% of beam decoding) */
+static REAL SFX(attn_dot)(const REAL *restrict a, const REAL *restrict b, int n)
+{
+    REAL p[16] = {0};
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++)
+            p[l] += a[j + l] * b[j + l];
+    for (int w = 8; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            p[l] += p[l + w];
+    REAL sum = p[0];
+    for (; j < n; j++)
+        sum += a[j] * b[j];
+    return sum;
+}
+
+/* y += a x over n, in blocks of 16 that GCC's -O2 vectorizes (its cheap
+ * cost model leaves a loop of unknown count scalar) */
+static void SFX(attn_axpy)(REAL *restrict y, REAL a, const REAL *restrict x, int n)
+{
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++)
+            y[j + l] += a * x[j + l];
+    for (; j < n; j++)
+        y[j] += a * x[j];
+}
+
 void SFX(rnn__attn_forward)(int additive, int T, int S, int B, int H, REAL *alpha, REAL *ctx,
                             const REAL *q, const REAL *k, const REAL *e, const REAL *v,
                             const int32_t *src_len, const int32_t *tgt_len, REAL *scratch)
@@ -22,16 +54,14 @@ void SFX(rnn__attn_forward)(int additive, int T, int S, int B, int H, REAL *alph
             REAL mx = 0;
             for (int s = 0; s < Sb; s++) {
                 const REAL *kr = k + ((size_t)s * B + b) * H;
-                REAL sc = 0;
+                REAL sc;
                 if (additive) {
                     /* the tanh pass alone, so that it vectorizes; then the dot */
                     for (int j = 0; j < H; j++)
                         u[j] = TANH(qr[j] + kr[j]);
-                    for (int j = 0; j < H; j++)
-                        sc += v[j] * u[j];
+                    sc = SFX(attn_dot)(v, u, H);
                 } else
-                    for (int j = 0; j < H; j++)
-                        sc += qr[j] * kr[j];
+                    sc = SFX(attn_dot)(qr, kr, H);
                 a[s] = sc;
                 mx = s == 0 || sc > mx ? sc : mx;
             }
@@ -43,9 +73,7 @@ void SFX(rnn__attn_forward)(int additive, int T, int S, int B, int H, REAL *alph
             const REAL inv = (REAL)1 / sum;
             for (int s = 0; s < Sb; s++) {
                 a[s] *= inv;
-                const REAL *er = e + ((size_t)s * B + b) * H;
-                for (int j = 0; j < H; j++)
-                    c[j] += a[s] * er[j];
+                SFX(attn_axpy)(c, a[s], e + ((size_t)s * B + b) * H, H);
             }
         }
 }
@@ -70,11 +98,8 @@ void SFX(rnn__attn_backward)(int additive, int T, int S, int B, int H, REAL *dq,
                 const size_t rs = ((size_t)s * B + b) * H;
                 const REAL *er = e + rs;
                 REAL *der = de + rs;
-                REAL g = 0;
-                for (int j = 0; j < H; j++) {
-                    g += dc[j] * er[j];
-                    der[j] += a[s] * dc[j];
-                }
+                const REAL g = SFX(attn_dot)(dc, er, H);
+                SFX(attn_axpy)(der, a[s], dc, H);
                 ds[s] = g;
                 dot += a[s] * g;
             }
