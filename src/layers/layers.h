@@ -118,7 +118,9 @@ size_t rnn__rec_pack_count(rnn_cell cell, int H);
  * the calls of a loop that does not change them, such as a decoder's steps,
  * given to rnn__rec_forward_rows as wpk: nothing is then packed per call
  * (at T = 1 that packing cost as much as the product). The products are
- * the same, bitwise. */
+ * the same, bitwise, on our kernels; with a library's GEMM (GEMM=blas,
+ * onednn, libxsmm) equal to rounding (the input product then runs on the
+ * packed, untransposed W_ih^T). */
 size_t rnn__rec_wpack_count(rnn_cell cell, int I, int H);
 void rnn__rec_wpack(rnn_cell cell, int I, int H, const float *w, float *wpk);
 

@@ -133,8 +133,13 @@ long rnn__stack_find(const rnn__stack *st, const char *name)
 rnn_status rnn__stack_freeze(rnn__stack *st, int on, rnn_error *err)
 {
     st->frozen = 0;
-    if (!on)
+    if (!on) {
+        rnn__free_floats(st->wpk);
+        rnn__free(st->wpk_off);
+        st->wpk = NULL;
+        st->wpk_off = NULL;
         return RNN_OK;
+    }
     const int L = st->L, D = st->D, H = st->H;
     const rnn_cell cell = st->cfg.cell;
     if (!st->wpk) {

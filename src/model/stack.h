@@ -91,11 +91,12 @@ rnn_status rnn__stack_backward(rnn__stack *st, float *dx, float *dh0,
                                float *dc0, const float *dy, const float *dhn,
                                const float *dcn, rnn_error *err);
 /* on = 1: packs every layer's weights now and lets the forwards that follow
- * use them instead of packing per call (rnn__rec_wpack), the same results;
- * for loops of many short calls whose weights do not change, such as a
- * decoder's steps. The caller must call it again with on = 0 before the
- * parameters change (an optimizer step, a load). The packed copy takes
- * about as much memory as the parameters. */
+ * use them instead of packing per call (rnn__rec_wpack), the same results
+ * (bitwise on our kernels, to rounding on a library's GEMM); for loops of
+ * many short calls whose weights do not change, such as a decoder's steps.
+ * The caller must call it again with on = 0 before the parameters change
+ * (an optimizer step, a load). The packed copy takes about as much memory
+ * as the parameters; on = 0 frees it. */
 rnn_status rnn__stack_freeze(rnn__stack *st, int on, rnn_error *err);
 /* Token input into a table of V rows (0: none); call before reserving. */
 void rnn__stack_set_lookup(rnn__stack *st, int V);
