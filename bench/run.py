@@ -304,7 +304,7 @@ def markdown(results, meta):
     if dn:
         lines += ["", f"oneDNN's own RNN primitives ({dn[0]['onednn'][0]['impl']}, bench/onednn_rnn.c), same run: "
                   "training is the stack's forward and backward only (no embedding, head, loss or optimizer), "
-                  "ours the full step; weights already in the primitives' layouts, not timed.", "",
+                  "ours the full step; weights reordered into the primitives' layouts beforehand, not timed.", "",
                   "| case | ours 1 thread | oneDNN 1 thread | ours / oneDNN | ours 2 threads | oneDNN 2 threads "
                   "| ours / oneDNN |", "|---|---|---|---|---|---|---|"]
         for r in dn:
