@@ -122,10 +122,8 @@ void SFX(rnn__attn_backward)(int additive, int T, int S, int B, int H, REAL *dq,
                         dkr[j] += gu;
                     }
                 } else {
-                    for (int j = 0; j < H; j++) {
-                        dqr[j] += g * kr[j];
-                        dkr[j] += g * qr[j];
-                    }
+                    SFX(attn_axpy)(dqr, g, kr, H);
+                    SFX(attn_axpy)(dkr, g, qr, H);
                 }
             }
         }
