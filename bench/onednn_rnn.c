@@ -144,12 +144,13 @@ static void rnn_desc(const opts *o, int backward, dnnl_prop_kind_t prop, const m
                                                   &m->ddst, NULL, 0, 0.0f, 0.0f));
 }
 
+#define USAGE                                                                  \
+    "usage: onednn_rnn forward|train --cell lstm|gru|rnn --layers L --hidden H " \
+    "[--input I] --seq-len T --batch B [--iters N | --steps N] [--threads N]\n"
+
 static void usage_exit(const char *msg)
 {
-    fprintf(stderr,
-            "onednn_rnn: %s\nusage: onednn_rnn forward|train --cell lstm|gru|rnn --layers L "
-            "--hidden H [--input I] --seq-len T --batch B [--iters N | --steps N] [--threads N]\n",
-            msg);
+    fprintf(stderr, "onednn_rnn: %s\n" USAGE, msg);
     exit(2);
 }
 
@@ -166,6 +167,14 @@ static int pos_int(const char *name, const char *v)
 
 static void parse(int argc, char **argv, opts *o)
 {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf(USAGE "\noneDNN's own RNN primitives on the shapes of `rnn bench` (one JSON line):\n"
+               "  forward  forward_inference of the stack; tokens/s = T*B / median call\n"
+               "  train    forward_training + backward of the stack alone\n"
+               "Defaults: --cell lstm --layers 2 --hidden 256 --input H --seq-len 64 --batch 32\n"
+               "--iters 15 --threads 1. See docs/bench.md.\n");
+        exit(0);
+    }
     if (argc < 2 || (strcmp(argv[1], "forward") && strcmp(argv[1], "train")))
         usage_exit("expected the case, forward or train");
     *o = (opts){0, !strcmp(argv[1], "train"), 2, 256, 0, 64, 32, 15, 1};
