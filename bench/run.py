@@ -31,11 +31,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_SETTINGS = [(1, 1), (1, 2), (2, 1)]  # (torch threads, OpenBLAS threads); (2, 2) thrashes
 
 
-def run_json(cmd, env=None):
+def run_json(cmd, env=None, cpu=None):
+    """Run cmd, return the JSON object on its last line of output; cpu: the
+    one CPU the process (and its children) may run on, or None for any."""
     e = dict(os.environ)
     if env:
         e.update(env)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=e)
+    pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, preexec_fn=pin)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -138,12 +141,16 @@ def main():
     if a.onednn and not onednn:
         print(f"oneDNN peer: {a.onednn} not built (libdnnl-dev missing?); its table is left out", flush=True)
     runs = []  # runs[n][i]: the raw figures of case i in pass n
+    # 1-thread runs pinned to one CPU, the CPUs taking turns by pass, and
+    # the peers before or after ours by pass (run_case)
+    cpus = sorted(os.sched_getaffinity(0))
     for n in range(a.runs):
-        if a.runs > 1:
-            print(f"pass {n + 1} of {a.runs}", flush=True)
+        cpu, peers_first = cpus[n % len(cpus)], n % 2 == 1
+        print(f"pass {n + 1} of {a.runs}: 1-thread runs on CPU {cpu}, "
+              f"{'the peers first' if peers_first else 'ours first'}", flush=True)
         raw = []
         for c in cases:
-            r = run_case(a.rnn, c, onednn)
+            r = run_case(a.rnn, c, onednn, cpu, peers_first)
             raw.append(r)
             print(row_text(derive(dict(r))), flush=True)
         runs.append(raw)
@@ -158,7 +165,10 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.machine(),
             "cpus": os.cpu_count(), "env": env_note, "sgemm_peak_gflops": peak["gflops"],
             "kernels": peak["kernels"], "seconds": round(time.time() - t_start), "runs": a.runs,
-            "host": [h for h in hosts if h]}
+            "host": [h for h in hosts if h],
+            "pinning": "1-thread runs pinned to one CPU per pass (CPUs "
+                       + ", ".join(str(cpus[n % len(cpus)]) for n in range(a.runs))
+                       + " by pass), ours and the peers in turn first"}
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     md = markdown(results, meta)
@@ -168,27 +178,37 @@ def main():
     print(md)
 
 
-def torch_json(args, env):
+def torch_json(args, env, cpu=None):
     """One bench/torch_bench.py run; PyTorch must run on OpenBLAS (on the
     reference BLAS, which Debian's torch falls back to when OpenBLAS is not
     installed, it is tens of times slower and the ratios mean nothing)."""
-    j = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py")] + args, env)
+    j = run_json(["/usr/bin/python3", os.path.join(HERE, "torch_bench.py")] + args, env, cpu)
     if "openblas" not in j.get("blas", "").lower():
         sys.exit(f"bench/run.py: PyTorch runs on {j.get('blas')!r}, not OpenBLAS: install libopenblas0 "
                  "(`make bench` does, as root) so that the PyTorch peer is measured as users run it")
     return j
 
 
-def run_case(rnn, c, onednn=None):
+def run_case(rnn, c, onednn=None, cpu=None, peers_first=False):
     """The raw figures of one case: ours (1 and 2 threads), PyTorch's and,
-    given its binary, oneDNN's primitives' (1 and 2 threads)."""
+    given its binary, oneDNN's primitives' (1 and 2 threads). Every
+    1-thread run is pinned to `cpu`: the two CPUs of this host differ in
+    speed by up to ~12% at times, and an unpinned process started right
+    after another tends to land on the other CPU, which made whichever ran
+    second look faster (identical binaries run in turn: 4-11%). peers_first:
+    the peers run before ours (passes alternate the order)."""
     kind = c["kind"]
     args = case_args({k: v for k, v in c.items() if k not in ("kind", "kernels")})
     r = {"case": c, "label": label(c)}
     if kind == "stream":
-        r["ours"] = run_json([rnn, "bench", kind] + args,
-                             {"RNN_KERNELS": c["kernels"]} if "kernels" in c else None)
-        r["torch"] = torch_json([kind] + args, {"OPENBLAS_NUM_THREADS": "1"})
+        def ours():
+            r["ours"] = run_json([rnn, "bench", kind] + args,
+                                 {"RNN_KERNELS": c["kernels"]} if "kernels" in c else None, cpu)
+
+        def torch():
+            r["torch"] = torch_json([kind] + args, {"OPENBLAS_NUM_THREADS": "1"}, cpu)
+        for f in ((torch, ours) if peers_first else (ours, torch)):
+            f()
         return r
     # the same stack in oneDNN: input size = embedding size = hidden size (as
     # ours); each thread count right after ours, so that both meet the same host
@@ -197,15 +217,23 @@ def run_case(rnn, c, onednn=None):
              "--iters", str(c.get("steps", c.get("iters", 10)))]
     dn = []
     for t in (1, 2):
-        r[f"ours_{t}"] = run_json([rnn, "bench", kind, "--threads", str(t)] + args)
-        if onednn:
-            try:
-                dn.append(run_json([onednn, kind, "--threads", str(t)] + dargs))
-            except RuntimeError as e:  # the peer's failure leaves its column out, not the run
-                print(f"oneDNN peer: {e}", flush=True)
+        pin = cpu if t == 1 else None
+
+        def ours():
+            r[f"ours_{t}"] = run_json([rnn, "bench", kind, "--threads", str(t)] + args, None, pin)
+
+        def peer():
+            if onednn:
+                try:
+                    dn.append(run_json([onednn, kind, "--threads", str(t)] + dargs, None, pin))
+                except RuntimeError as e:  # the peer's failure leaves its column out, not the run
+                    print(f"oneDNN peer: {e}", flush=True)
+        for f in ((peer, ours) if peers_first else (ours, peer)):
+            f()
     if len(dn) == 2:
         r["onednn"] = dn
-    r["torch_all"] = [torch_json([kind, "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)})
+    r["torch_all"] = [torch_json([kind, "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)},
+                                 cpu if tt * bt == 1 else None)
                       for tt, bt in TORCH_SETTINGS]
     return r
 
@@ -278,7 +306,8 @@ def markdown(results, meta):
     passes = f", then the median of {meta['runs']} passes" if meta.get("runs", 1) > 1 else ""
     lines = [f"Run {meta['date']}, {meta['cpus']} CPUs, OPENBLAS_CORETYPE={meta['env']['OPENBLAS_CORETYPE']}, "
              f"our kernels: {meta['kernels']}, single-thread sgemm peak {meta['sgemm_peak_gflops']:.1f} "
-             f"GFLOP/s (shared, noisy machine; medians of repetitions{passes})."]
+             f"GFLOP/s (shared, noisy machine; medians of repetitions{passes}). "
+             f"{meta['pinning'][0].upper()}{meta['pinning'][1:]}."]
     if meta.get("host"):
         hs = meta["host"]
         lines[-1] += (" Host before/after: cores' round trip "
