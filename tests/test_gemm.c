@@ -604,6 +604,80 @@ static void test_gemm_grouped_rows(void)
     unsetenv("RNN_GEMM");
 }
 
+/* The products that add a bias row (rnn__sgemm_mrows_bias, _packed_bias):
+ * on every path bitwise the product (alpha 1, beta 0) followed by a pass
+ * adding the bias, which is what the recurrent layers did before the
+ * kernels learned to add it as they store a tile. Shapes: tile remainders
+ * in M and N (1-row and 2-3-row tiles, masked columns), K past one 512-deep
+ * slice (the bias added once, after the last), K = 0, grouped rows, padded
+ * C (the padding untouched), rows outside the group untouched. */
+static void test_gemm_bias(void)
+{
+    /* T, B (rows per step), g (the group), N, K */
+    static const int cases[][5] = {
+        {1, 1, 1, 17, 7},   {1, 2, 2, 64, 33},   {1, 3, 3, 130, 5},  {5, 13, 13, 31, 64},
+        {70, 1, 1, 33, 9},  {9, 32, 32, 1024, 256}, {4, 24, 11, 65, 600}, {30, 10, 4, 48, 1},
+        {2, 5, 5, 20, 0},   {100, 3, 3, 96, 40},
+    };
+    for (int p = 0; p < NPATHS; p++) {
+        if (!use_path(p))
+            continue;
+        CHECK_MSG(rnn__sgemm_fuses_bias() == paths[p].bitwise, "%s: rnn__sgemm_fuses_bias() = %d",
+                  paths[p].name, rnn__sgemm_fuses_bias());
+        rnn__rng r;
+        rnn__rng_seed(&r, 900 + (uint64_t)p);
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            for (int tb = 0; tb < 2; tb++) {
+                const int T = cases[c][0], B = cases[c][1], g = cases[c][2], N = cases[c][3];
+                const int K = cases[c][4], rows = T * B, Mg = T * g, lo = B - g, ldc = N + 3;
+                const int ldw = tb ? (K ? K : 1) : N;
+                float *X = alloc_rand((size_t)rows * (K ? K : 1), &r);
+                float *W = alloc_rand((size_t)(tb ? N : (K ? K : 1)) * ldw, &r);
+                float *bias = alloc_rand((size_t)N, &r), *C0 = alloc_rand((size_t)rows * ldc, &r);
+                float *want = malloc(sizeof(float) * (size_t)rows * ldc);
+                float *got = malloc(sizeof(float) * (size_t)rows * ldc);
+                char what[96];
+                snprintf(what, sizeof what, "%s bias T %d B %d g %d N %d K %d tb %d",
+                         paths[p].name, T, B, g, N, K, tb);
+                /* the reference: the product over the group's rows, then the bias */
+                memcpy(want, C0, sizeof(float) * (size_t)rows * ldc);
+                rnn__sgemm_mrows(g, B, tb, Mg, N, K, 1, X + (size_t)lo * (K ? K : 1), K ? K : 1, W,
+                                 ldw, 0, want + (size_t)lo * ldc, ldc);
+                for (int t = 0; t < T; t++)
+                    for (int b = lo; b < B; b++)
+                        for (int j = 0; j < N; j++)
+                            want[((size_t)t * B + b) * ldc + j] += bias[j];
+                memcpy(got, C0, sizeof(float) * (size_t)rows * ldc);
+                rnn__sgemm_mrows_bias(g, B, tb, Mg, N, K, X + (size_t)lo * (K ? K : 1), K ? K : 1, W,
+                                      ldw, got + (size_t)lo * ldc, ldc, bias);
+                CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)rows * ldc) == 0,
+                          "%s: mrows_bias differs from the product plus the bias", what);
+                /* packed B, contiguous rows (the frozen weights' input product) */
+                if (g == B && K > 0) {
+                    float *P = rnn__alloc_floats(rnn__sgemm_pack_size(K, N));
+                    rnn__sgemm_pack_b(P, tb, K, N, W, ldw);
+                    memcpy(want, C0, sizeof(float) * (size_t)rows * ldc);
+                    rnn__sgemm_packed(rows, N, K, 1, X, K, P, 0, want, ldc);
+                    for (int i = 0; i < rows; i++)
+                        for (int j = 0; j < N; j++)
+                            want[(size_t)i * ldc + j] += bias[j];
+                    memcpy(got, C0, sizeof(float) * (size_t)rows * ldc);
+                    rnn__sgemm_packed_bias(rows, N, K, X, K, P, got, ldc, bias);
+                    CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)rows * ldc) == 0,
+                              "%s: packed_bias differs from the product plus the bias", what);
+                    rnn__free_floats(P);
+                }
+                free(X);
+                free(W);
+                free(bias);
+                free(C0);
+                free(want);
+                free(got);
+            }
+    }
+    unsetenv("RNN_GEMM");
+}
+
 /* The backend names and the fallback for an unknown request. */
 static void test_gemm_backend_names(void)
 {
@@ -644,4 +718,5 @@ void suite_gemm(void)
     RUN(test_gemm_threads);
     RUN(test_gemm_row_split);
     RUN(test_gemm_grouped_rows);
+    RUN(test_gemm_bias);
 }

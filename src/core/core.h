@@ -107,6 +107,15 @@ void rnn__sgemm_mrows(int g, int gs, int trans_b, int M, int N, int K, float alp
                       int ldc);
 void rnn__sgemm_krows(int g, int gs, int M, int N, int K, float alpha, const float *A, int lda,
                       const float *B, int ldb, float beta, float *C, int ldc);
+/* C = A op(B) + bias (bias: a row of N floats added to every row of C), the
+ * rows grouped as rnn__sgemm_mrows. Every element is bitwise the product
+ * rnn__sgemm_mrows computes (alpha 1, beta 0) plus its bias: our kernels
+ * add the bias as they store a tile, the libraries' paths in a pass after
+ * the product. rnn__sgemm_fuses_bias() says which (1: our kernels). */
+void rnn__sgemm_mrows_bias(int g, int gs, int trans_b, int M, int N, int K, const float *A,
+                           int lda, const float *B, int ldb, float *C, int ldc,
+                           const float *bias);
+int rnn__sgemm_fuses_bias(void);
 void rnn__dgemm_mrows(int g, int gs, int trans_b, int M, int N, int K, double alpha,
                       const double *A, int lda, const double *B, int ldb, double beta,
                       double *C, int ldc);
@@ -156,6 +165,10 @@ void rnn__sgemm_pack_b_part(float *packed, int trans_b, int K, int N,
 void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
                        int lda, const float *packed, float beta, float *C,
                        int ldc);
+/* C = A packedB + bias, bitwise rnn__sgemm_packed (alpha 1, beta 0) plus
+ * the bias, as rnn__sgemm_mrows_bias. */
+void rnn__sgemm_packed_bias(int M, int N, int K, const float *A, int lda, const float *packed,
+                            float *C, int ldc, const float *bias);
 
 /* ---- activations ------------------------------------------------------ */
 

@@ -331,16 +331,16 @@ static void sgemm_grouped(int mg, int kg, int gs, int tb, int M, int N, int K, f
 #ifdef RNN__GEMM_X86
     case K_AVX512:
         rnn__sgemm_avx512_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                  ldc);
+                                  ldc, NULL);
         return;
     case K_AVX2:
         rnn__sgemm_avx2_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                ldc);
+                                ldc, NULL);
         return;
 #endif
     case K_PORTABLE:
         rnn__sgemm_generic_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                   ldc);
+                                   ldc, NULL);
         return;
     default:
         grouped_lib(kind, mg, kg, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -356,6 +356,54 @@ void rnn__sgemm_mrows(int g, int gs, int tb, int M, int N, int K, float alpha, c
         rnn__sgemm(0, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
         sgemm_grouped(g, 0, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* C[r][j] += bias[j] for the M rows of C, in groups of g rows gs apart
+ * (g = 0: contiguous) */
+static void add_bias_rows(int g, int gs, int M, int N, float *C, int ldc, const float *bias)
+{
+    for (int r = 0; r < M; r++) {
+        float *c = C + rnn__gemm_grow(g, gs, r) * ldc;
+        for (int j = 0; j < N; j++)
+            c[j] += bias[j];
+    }
+}
+
+int rnn__sgemm_fuses_bias(void)
+{
+    return gemm_kind() <= K_AVX512;
+}
+
+void rnn__sgemm_mrows_bias(int g, int gs, int tb, int M, int N, int K, const float *A, int lda,
+                           const float *B, int ldb, float *C, int ldc, const float *bias)
+{
+    assert(g > 0 && M % g == 0);
+    const int kind = gemm_kind(), mg = g == gs ? 0 : g; /* mg 0: contiguous, as rnn__sgemm */
+    if (M <= 0 || N <= 0)
+        return;
+    if (K > 0) {
+        switch (kind) {
+#ifdef RNN__GEMM_X86
+        case K_AVX512:
+            rnn__sgemm_avx512_grouped(mg, 0, gs, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc,
+                                      bias);
+            return;
+        case K_AVX2:
+            rnn__sgemm_avx2_grouped(mg, 0, gs, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc,
+                                    bias);
+            return;
+#endif
+        case K_PORTABLE:
+            rnn__sgemm_generic_grouped(mg, 0, gs, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C,
+                                       ldc, bias);
+            return;
+        default:
+            break;
+        }
+    }
+    /* the libraries (and K = 0): the product, then a pass adding the bias */
+    rnn__sgemm_mrows(g, gs, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+    add_bias_rows(g, gs, M, N, C, ldc, bias);
 }
 
 void rnn__sgemm_krows(int g, int gs, int M, int N, int K, float alpha, const float *A, int lda,
@@ -441,9 +489,8 @@ void rnn__sgemm_pack_b(float *packed, int tb, int K, int N, const float *B,
     rnn__sgemm_pack_b_part(packed, tb, K, N, B, ldb, 0, 1);
 }
 
-void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
-                       int lda, const float *packed, float beta, float *C,
-                       int ldc)
+static void sgemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
+                         const float *packed, float beta, float *C, int ldc, const float *bias)
 {
     pack_header h;
     memcpy(&h, packed, sizeof h);
@@ -454,6 +501,8 @@ void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
         return;
     if (K <= 0 || alpha == 0) {
         scale_c(M, N, beta, C, ldc);
+        if (bias)
+            add_bias_rows(0, 0, M, N, C, ldc, bias);
         return;
     }
     const float *p = packed + PACK_HDR;
@@ -465,6 +514,8 @@ void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
     case K_BLAS:
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha,
                     A, lda, p, N, beta, C, ldc);
+        if (bias)
+            add_bias_rows(0, 0, M, N, C, ldc, bias);
         return;
 #endif
 #if defined(RNN_HAVE_DNNL) || defined(RNN_HAVE_XSMM)
@@ -473,20 +524,34 @@ void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A,
         /* a plain row-major B: the library's own path (which falls back
          * to our unpacked kernels) */
         sgemm_kind(kind, 0, 0, M, N, K, alpha, A, lda, p, N, beta, C, ldc);
+        if (bias)
+            add_bias_rows(0, 0, M, N, C, ldc, bias);
         return;
 #endif
 #ifdef RNN__GEMM_X86
     case K_AVX512:
-        rnn__sgemm_avx512_packed(M, N, K, alpha, A, lda, p, beta, C, ldc);
+        rnn__sgemm_avx512_packed(M, N, K, alpha, A, lda, p, beta, C, ldc, bias);
         return;
     case K_AVX2:
-        rnn__sgemm_avx2_packed(M, N, K, alpha, A, lda, p, beta, C, ldc);
+        rnn__sgemm_avx2_packed(M, N, K, alpha, A, lda, p, beta, C, ldc, bias);
         return;
 #endif
     default:
-        rnn__sgemm_generic_packed(M, N, K, alpha, A, lda, p, beta, C, ldc);
+        rnn__sgemm_generic_packed(M, N, K, alpha, A, lda, p, beta, C, ldc, bias);
         return;
     }
+}
+
+void rnn__sgemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *packed, float beta, float *C, int ldc)
+{
+    sgemm_packed(M, N, K, alpha, A, lda, packed, beta, C, ldc, NULL);
+}
+
+void rnn__sgemm_packed_bias(int M, int N, int K, const float *A, int lda, const float *packed,
+                            float *C, int ldc, const float *bias)
+{
+    sgemm_packed(M, N, K, 1.0f, A, lda, packed, 0.0f, C, ldc, bias);
 }
 
 /* ---- double precision -------------------------------------------------- */

@@ -55,6 +55,8 @@
 #define GEMM_INPLACE_A 1
 /* the kernel reads grouped K rows of a transposed A in place */
 #define GEMM_KSEG 1
+/* ...and adds a row vector (a bias) to the tile it stores (gemm_driver.h) */
+#define GEMM_HAS_BIAS 1
 
 #define AI static inline __attribute__((always_inline))
 
@@ -75,11 +77,13 @@ static inline ptrdiff_t panel_off(int n, int v, ptrdiff_t psb)
 }
 
 /* The tile, for compile-time MRc rows, NVc 16-column vectors; the loops
- * over them unroll completely and acc[][] lives in registers. */
+ * over them unroll completely and acc[][] lives in registers. It stores
+ * alpha acc (+ beta C) (+ the bias row, when not NULL: its first n floats,
+ * for the tile's columns). */
 AI void tile(const int MRc, const int NVc, const int arow, int k,
              const float *a, ptrdiff_t sa, const gemm_kseg *ks, const float *b,
              ptrdiff_t rsb, ptrdiff_t psb, float alpha, float beta, float *c,
-             ptrdiff_t ldc, int n)
+             ptrdiff_t ldc, int n, const float *bias)
 {
     __m512 acc[GEMM_MR][4];
     __mmask16 mk[4];
@@ -126,7 +130,11 @@ RNN__UNROLL
         if (kk < k)
             a += ks->jump;
     }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), bb[4];
+RNN__UNROLL
+    for (int v = 0; v < NVc; v++) /* as panel_off: no masked load past the row */
+        bb[v] = bias ? _mm512_maskz_loadu_ps(mk[v], bias + (16 * v < n ? 16 * v : 0))
+                     : _mm512_setzero_ps();
 RNN__UNROLL
     for (int i = 0; i < MRc; i++)
 RNN__UNROLL
@@ -135,6 +143,8 @@ RNN__UNROLL
             __m512 r = _mm512_mul_ps(va, acc[i][v]);
             if (beta != 0)
                 r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], cp), r);
+            if (bias)
+                r = _mm512_add_ps(r, bb[v]);
             _mm512_mask_storeu_ps(cp, mk[v], r);
         }
 }
@@ -145,7 +155,8 @@ RNN__UNROLL
  * the rows of a product differently (other thread counts) changes nothing. */
 AI void tile1(const int NVc, const int arow, int k, const float *a,
               ptrdiff_t sa, const gemm_kseg *ks, const float *b, ptrdiff_t rsb,
-              ptrdiff_t psb, float alpha, float beta, float *c, int n)
+              ptrdiff_t psb, float alpha, float beta, float *c, int n,
+              const float *bias)
 {
     __m512 acc[8];
     __mmask16 mk[8];
@@ -177,6 +188,8 @@ RNN__UNROLL
         __m512 r = _mm512_mul_ps(va, acc[v]);
         if (beta != 0)
             r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], cp), r);
+        if (bias)
+            r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk[v], bias + (16 * v < n ? 16 * v : 0)));
         _mm512_mask_storeu_ps(cp, mk[v], r);
     }
 }
@@ -184,19 +197,20 @@ RNN__UNROLL
 #define KARGS                                                                  \
     int k, const float *a, ptrdiff_t sa, const gemm_kseg *ks, const float *b,  \
         ptrdiff_t rsb, ptrdiff_t psb, float alpha, float beta, float *c,       \
-        ptrdiff_t ldc, int n
+        ptrdiff_t ldc, int n, const float *bias
 typedef void kern_fn(KARGS);
 
 #define TILE(MRc, NVc, AR)                                                     \
     static void tile_##AR##_##MRc##x##NVc(KARGS)                               \
     {                                                                          \
-        tile(MRc, NVc, AR, k, a, sa, ks, b, rsb, psb, alpha, beta, c, ldc, n); \
+        tile(MRc, NVc, AR, k, a, sa, ks, b, rsb, psb, alpha, beta, c, ldc, n,  \
+             bias);                                                            \
     }
 #define TILE1(NVc, AR)                                                         \
     static void tile_##AR##_1x##NVc(KARGS)                                     \
     {                                                                          \
         (void)ldc;                                                             \
-        tile1(NVc, AR, k, a, sa, ks, b, rsb, psb, alpha, beta, c, n);          \
+        tile1(NVc, AR, k, a, sa, ks, b, rsb, psb, alpha, beta, c, n, bias);    \
     }
 #define TILES(AR)                                                              \
     TILE1(2, AR) TILE(2, 2, AR) TILE(3, 2, AR) TILE(4, 2, AR) TILE(5, 2, AR)   \
@@ -218,16 +232,18 @@ static kern_fn *const tiles64[2][GEMM_WIDE_M + 1] = {
 };
 
 /* ks: NULL, or the groups of a transposed A's grouped K rows, read in
- * place (gemm_driver.h, GEMM_KSEG) */
+ * place (gemm_driver.h, GEMM_KSEG); bias: NULL, or the row added to the
+ * tile (GEMM_HAS_BIAS) */
 static void gemm_kernel_ks(int m, int n, int k, int arow, const float *a,
                            ptrdiff_t sa, const gemm_kseg *ks, const float *b,
                            ptrdiff_t rsb, ptrdiff_t psb, float alpha,
-                           float beta, float *c, ptrdiff_t ldc)
+                           float beta, float *c, ptrdiff_t ldc,
+                           const float *bias)
 {
     kern_fn *f = m == 1 && n > 64 ? (arow ? tile_1_1x8 : tile_0_1x8)
                  : n > 32         ? tiles64[arow][m]
                                   : tiles32[arow][m];
-    f(k, a, sa, ks, b, rsb, psb, alpha, beta, c, ldc, n);
+    f(k, a, sa, ks, b, rsb, psb, alpha, beta, c, ldc, n, bias);
 }
 
 #include "core/gemm_driver.h"

@@ -20,6 +20,10 @@
  *   GEMM_KSEG       defined: gemm_kernel_ks() replaces gemm_kernel(), with a
  *                   gemm_kseg * (NULL, or a transposed A's grouped K rows
  *                   read in place: the pointer jumps between groups)
+ *   GEMM_HAS_BIAS   defined: gemm_kernel_ks() takes a last argument, NULL
+ *                   or a row added to the tile as it is stored (the bias of
+ *                   GEMM_FN(_grouped) and GEMM_FN(_packed)); otherwise the
+ *                   driver adds it to the stored tile while it is in L1
  *   gemm_kernel()   the micro-kernel:
  *
  *     static void gemm_kernel(int m, int n, int k, int arow,
@@ -43,7 +47,9 @@
  * loop jr over NR-column micro-panels of B (KC x NR, in L1 or L2, reused by
  * every tile of the row block), loop ir over the MR-row tiles, each a
  * micro-kernel call streaming its A micro-panel from L2. Later K slices
- * accumulate onto C (beta = 1).
+ * accumulate onto C (beta = 1). A bias row is added once, by the tiles of
+ * the last K slice: C = (alpha A op(B) + beta C) + bias, element by element
+ * the same as the product followed by a pass adding the bias.
  *
  * Grouped rows (rnn__sgemm_mrows, rnn__sgemm_krows: the rows of one block
  * of batch rows of [T][B] data) are addressed through rnn__gemm_grow(): row
@@ -236,7 +242,18 @@ typedef struct {
     ptrdiff_t *roff; /* kg: GEMM_KC entries, the rows of the current slice */
     float *abuf;     /* pack_a: MC*KC floats */
     float *bbuf;     /* bmode 1,2: kc_blk*round_up(nc_blk,16) floats */
+    const float *bias; /* NULL, or N floats added to every row of C */
 } gemm_args;
+
+#ifndef GEMM_HAS_BIAS
+/* c[i][j] += bias[j], i < m, j < n: a tile just stored, still in L1 */
+static void gemm_add_bias(int m, int n, float *c, ptrdiff_t ldc, const float *bias)
+{
+    for (int i = 0; i < m; i++, c += ldc)
+        for (int j = 0; j < n; j++)
+            c[j] += bias[j];
+}
+#endif
 
 static void gemm_block(const gemm_args *g)
 {
@@ -247,8 +264,10 @@ static void gemm_block(const gemm_args *g)
         int nc = GEMM_MIN(g->nc_blk, N - jc);
         for (int pc = 0; pc < K; pc += g->kc_blk) {
             int kc = GEMM_MIN(g->kc_blk, K - pc);
-            /* later K slices accumulate onto the first */
+            /* later K slices accumulate onto the first; the last adds
+             * the bias */
             float beta = pc == 0 ? g->beta : 1.0f;
+            const float *bias = g->bias && pc + kc >= K ? g->bias + jc : NULL;
             const float *bp;
             ptrdiff_t rsb, psb;
             gemm_kseg ks = {0, 0, 0};
@@ -331,12 +350,20 @@ static void gemm_block(const gemm_args *g)
                             sa = g->lda;
                             arow = 1;
                         }
-#ifdef GEMM_KSEG
+#if defined(GEMM_KSEG) && defined(GEMM_HAS_BIAS)
+                        gemm_kernel_ks(m, n, kc, arow, a, sa, roff && !g->pack_a ? &ks : NULL,
+                                       b, rsb, psb, g->alpha, beta, c + i0 * g->ldc, g->ldc,
+                                       bias ? bias + jr : NULL);
+#elif defined(GEMM_KSEG)
                         gemm_kernel_ks(m, n, kc, arow, a, sa, roff && !g->pack_a ? &ks : NULL,
                                        b, rsb, psb, g->alpha, beta, c + i0 * g->ldc, g->ldc);
 #else
                         gemm_kernel(m, n, kc, arow, a, sa, b, rsb, psb,
                                     g->alpha, beta, c + i0 * g->ldc, g->ldc);
+#endif
+#ifndef GEMM_HAS_BIAS
+                        if (bias)
+                            gemm_add_bias(m, n, c + i0 * g->ldc, g->ldc, bias + jr);
 #endif
                     }
                 }
@@ -464,20 +491,21 @@ void GEMM_FN()(int ta, int tb, int M, int N, int K, float alpha,
 
 void GEMM_FN(_grouped)(int mg, int kg, int gs, int ta, int tb, int M, int N, int K,
                        float alpha, const float *A, int lda, const float *B, int ldb,
-                       float beta, float *C, int ldc)
+                       float beta, float *C, int ldc, const float *bias)
 {
     ptrdiff_t roff[GEMM_KC];
     gemm_args g = {
         .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .ta = ta,
         .A = A, .lda = lda, .B = B, .ldb = ldb, .C = C, .ldc = ldc,
         .mg = mg, .mgs = mg ? gs : 0, .kg = kg, .kgs = kg ? gs : 0, .roff = roff,
+        .bias = bias,
     };
     gemm_run(&g, tb);
 }
 
 void GEMM_FN(_packed)(int M, int N, int K, float alpha, const float *A,
                       int lda, const float *panels, float beta, float *C,
-                      int ldc)
+                      int ldc, const float *bias)
 {
     /* No allocation: A is read in place (row blocks of MC rows keep the
      * part of A that a panel sweep touches in L2). */
@@ -486,7 +514,7 @@ void GEMM_FN(_packed)(int M, int N, int K, float alpha, const float *A,
         .A = A, .lda = lda, .bmode = 3, .B = panels,
         .ldb = (ptrdiff_t)K * 16, .C = C, .ldc = ldc, .pack_a = 0,
         .kc_blk = GEMM_MIN(K, GEMM_KC), .mc_blk = GEMM_MIN(M, GEMM_MC),
-        .nc_blk = N,
+        .nc_blk = N, .bias = bias,
     };
     gemm_block(&g);
 }

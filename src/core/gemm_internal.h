@@ -45,20 +45,22 @@ typedef struct {
                           float alpha, const float *A, int lda,                \
                           const float *B, int ldb, float beta, float *C,       \
                           int ldc);                                            \
-    /* C = alpha A panels + beta C; panels in the layout above. */             \
+    /* C = alpha A panels + beta C (+ bias, a row: NULL for none); panels   \
+     * in the layout above. */                                                 \
     void rnn__sgemm_##isa##_packed(int M, int N, int K, float alpha,           \
                                    const float *A, int lda,                    \
                                    const float *panels, float beta, float *C,  \
-                                   int ldc);                                   \
+                                   int ldc, const float *bias);                \
     void rnn__sgemm_##isa##_pack(float *panels, int trans_b, int K, int N,     \
                                  const float *B, int ldb);                     \
     /* rows of A and C (mg) or of A^T and B (kg) in groups of mg (kg) rows,    \
-     * gs rows apart; see rnn__sgemm_mrows and rnn__sgemm_krows */             \
+     * gs rows apart (mg = kg = 0: none); see rnn__sgemm_mrows and             \
+     * rnn__sgemm_krows; bias as for _packed */                                \
     void rnn__sgemm_##isa##_grouped(int mg, int kg, int gs, int trans_a,       \
                                     int trans_b, int M, int N, int K,          \
                                     float alpha, const float *A, int lda,      \
                                     const float *B, int ldb, float beta,       \
-                                    float *C, int ldc);
+                                    float *C, int ldc, const float *bias);
 
 RNN__GEMM_DECLARE(generic)
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -90,7 +90,8 @@ size_t rnn__rec_cache_count(rnn_cell cell, int T, int B, int H);
  * the state after step t, so with all steps active slots 1..T are the
  * output y: rows rnn__rows_like(xl, T + 1, 1) from this offset). */
 size_t rnn__rec_states_offset(rnn_cell cell, int T, int B, int H);
-/* Elements of per-call scratch (forward and backward). */
+/* Elements of per-call scratch (forward and backward): B + 1 rows of
+ * max(G, 2) * H (per-step rows; the forward's summed biases in the last). */
 size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H);
 /* Blocks of batch rows whose weight gradients a backward sums separately
  * (then adds in order): 2 for B >= 2, else 1. Fixed by B alone, so that the

@@ -119,8 +119,9 @@ size_t rnn__rec_scratch_count(rnn_cell cell, int B, int H)
 {
     int G = rnn_cell_gates(cell);
     size_t n;
+    /* per-step rows, then the forward's summed biases (G*H) */
     if (B <= 0 || H <= 0 ||
-        !rnn__mul4(&n, (size_t)B, (size_t)H, (size_t)(G > 2 ? G : 2), 1))
+        !rnn__mul4(&n, (size_t)B + 1, (size_t)H, (size_t)(G > 2 ? G : 2), 1))
         return 0;
     return n;
 }
@@ -192,6 +193,11 @@ void rnn__rows_copy(float *dst, const rnn__rows *dl, const float *src, const rnn
     rnn__sgemm_pack_b_part(pack, tb, K, N, B, ldb, part, parts)
 #define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
     rnn__sgemm_packed(M, N, K, 1.0f, A, lda, pack, beta, C, ldc)
+/* the input product adding the biases as it stores (our kernels) */
+#define RECUR_FOLD_IN rnn__sgemm_fuses_bias()
+#define RECUR_GEMM_BIAS(M, N, K, A, lda, pack, C, ldc, bias) \
+    rnn__sgemm_packed_bias(M, N, K, A, lda, pack, C, ldc, bias)
+#define GEMM_MROWS_BIAS rnn__sgemm_mrows_bias
 #define KERNELS_DECL const rnn__kernels *kern = rnn__kernels_get();
 #define KCALL(name) kern->name
 #include "layers/recurrent_impl.h"
@@ -202,6 +208,9 @@ void rnn__rows_copy(float *dst, const rnn__rows *dl, const float *src, const rnn
 #undef GEMM_KROWS
 #undef RECUR_PACK_PART
 #undef RECUR_GEMM
+#undef RECUR_FOLD_IN
+#undef RECUR_GEMM_BIAS
+#undef GEMM_MROWS_BIAS
 #undef KERNELS_DECL
 #undef KCALL
 
@@ -214,6 +223,10 @@ void rnn__rows_copy(float *dst, const rnn__rows *dl, const float *src, const rnn
 #define RECUR_PACK_PART(pack, tb, K, N, B, ldb, part, parts)
 #define RECUR_GEMM(M, N, K, A, lda, B, ldb, tb, pack, beta, C, ldc) \
     GEMM(0, tb, M, N, K, 1, A, lda, B, ldb, beta, C, ldc)
+/* double: the biases always per step (RECUR_FOLD_IN 0: never called) */
+#define RECUR_FOLD_IN 0
+#define RECUR_GEMM_BIAS(M, N, K, A, lda, pack, C, ldc, bias) ((void)0)
+#define GEMM_MROWS_BIAS(g, gs, tb, M, N, K, A, lda, B, ldb, C, ldc, bias) ((void)0)
 #define KFN(name) name##_f64
 #define SIGM(x) (1.0 / (1.0 + exp(-(x))))
 #define TANH(x) tanh(x)

@@ -94,6 +94,16 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
     REAL *hnp = cbuf; /* GRU has no cell state; the slot holds W_hn h + b_hn */
     /* token input: the projections of the V table rows, biases included */
     REAL *lut = ids ? scratch + rnn__rec_scratch_count(cell, B, H) : NULL;
+    /* the summed biases, added by the input product as it stores its tiles
+     * (our kernels: no pass over the gate rows per step), else per step
+     * below; the same additions either way. GRU's b_hn is not among them
+     * (the reset gate multiplies it). The row is the last GH elements of
+     * the scratch count. */
+    const int fold_in = !ids && RECUR_FOLD_IN;
+    REAL *bsum = scratch + rnn__rec_scratch_count(cell, B, H) - GH;
+    if (fold_in)
+        for (int j = 0; j < GH; j++)
+            bsum[j] = gru && j >= 2 * H ? b_ih[j] : b_ih[j] + b_hh[j];
     const int nt = rnn__threads_for(nthreads, (double)TB * GH * (I + H));
     (void)nt;
     (void)pack;
@@ -144,12 +154,16 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
                 int s_lo, s_hi;
                 const int g = rnn__rows_seg(xl, k, b_lo, b_hi, &s_lo, &s_hi);
                 const int gs = xl->lo[k + 1] - xl->lo[k];
-                if (g > 0 && ipk && g == gs) /* contiguous rows, W_ih^T packed */
-                    RECUR_GEMM(T * g, GH, I, x + rnn__row(xl, 0, s_lo) * I, I, w_ih, I, 1, ipk, 0,
-                               gates + rnn__row(&gl, 0, s_lo) * GH, GH);
+                const REAL *xs = x + rnn__row(xl, 0, s_lo) * I;
+                REAL *gs0 = gates + rnn__row(&gl, 0, s_lo) * GH;
+                if (g > 0 && ipk && g == gs && fold_in) /* contiguous rows, W_ih^T packed */
+                    RECUR_GEMM_BIAS(T * g, GH, I, xs, I, ipk, gs0, GH, bsum);
+                else if (g > 0 && ipk && g == gs)
+                    RECUR_GEMM(T * g, GH, I, xs, I, w_ih, I, 1, ipk, 0, gs0, GH);
+                else if (g > 0 && fold_in)
+                    GEMM_MROWS_BIAS(g, gs, 1, T * g, GH, I, xs, I, w_ih, I, gs0, GH, bsum);
                 else if (g > 0)
-                    GEMM_MROWS(g, gs, 1, T * g, GH, I, 1, x + rnn__row(xl, 0, s_lo) * I, I, w_ih,
-                               I, 0, gates + rnn__row(&gl, 0, s_lo) * GH, GH);
+                    GEMM_MROWS(g, gs, 1, T * g, GH, I, 1, xs, I, w_ih, I, 0, gs0, GH);
             }
         }
         const int s0 = reverse ? T : 0; /* the slot of h0 */
@@ -184,11 +198,10 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
                     continue;
                 REAL *g = gates + rnn__row(&gl, t, s_lo) * GH;
                 const REAL *hp = hbuf + rnn__row(&hl, prev, s_lo) * H;
-                /* the biases, folded in here rather than after the input
-                 * GEMM: this step's rows are about to be used, so this pass
-                 * over them costs no extra trip to memory; GRU's b_hn
-                 * excepted (the reset gate multiplies it) */
-                if (!ids)
+                /* the biases, when the input product did not add them:
+                 * folded in here, this step's rows being about to be used
+                 * (no extra trip to memory); GRU's b_hn excepted */
+                if (!ids && !fold_in)
                     KCALL(bias_rows)(Bs, GH, GH, gru ? 2 * H : GH, g, b_ih, b_hh);
                 if (gru)
                     RECUR_GEMM(Bs, GH, H, hp, H, w_hh, H, 1, rpk, 0, scratch + (size_t)s_lo * GH,
