@@ -14,6 +14,9 @@
  *                   instead, and 1-row tiles GEMM_NR_ONE (a 1-row tile of 32
  *                   columns would have too few independent accumulators to
  *                   hide the FMA latency)
+ *   GEMM_STEP_MR    optional: products with a pre-packed B of GEMM_WIDE_M+1 ..
+ *                   GEMM_SMALL_M rows (the per-step products) take tiles of
+ *                   at most this many rows, GEMM_NR_WIDE columns wide
  *   GEMM_KC, GEMM_MC, GEMM_NC   cache blocking, see below
  *   GEMM_SMALL_M    products with M <= this do not pack A
  *   GEMM_INPLACE_A  1: larger products do not pack A either (read in place)
@@ -318,6 +321,13 @@ static void gemm_block(const gemm_args *g)
                     ra = rnn__gemm_grow(g->mg, g->mgs, ic);
                 }
                 int nt = (mc + GEMM_MR - 1) / GEMM_MR;
+#ifdef GEMM_STEP_MR
+                const int stepw = g->bmode == 3 && mc > GEMM_WIDE_M && mc <= GEMM_SMALL_M;
+                if (stepw)
+                    nt = (mc + GEMM_STEP_MR - 1) / GEMM_STEP_MR;
+#else
+                const int stepw = 0;
+#endif
                 if (g->pack_a && g->ta)
                     gemm_pack_at(g->abuf, kc, mc, nt, g->A + (roff ? 0 : pc * g->lda) + ic,
                                  g->lda, roff);
@@ -328,7 +338,7 @@ static void gemm_block(const gemm_args *g)
                         gemm_pack_t(g->abuf + (size_t)t * GEMM_MR * kc, GEMM_MR,
                                     g->A + r0 * g->lda + pc, g->lda, m, kc);
                     }
-                int nr = mc == 1 ? GEMM_NR_ONE : mc <= GEMM_WIDE_M ? GEMM_NR_WIDE : GEMM_NR;
+                int nr = mc == 1 ? GEMM_NR_ONE : mc <= GEMM_WIDE_M || stepw ? GEMM_NR_WIDE : GEMM_NR;
                 for (int jr = 0; jr < nc; jr += nr) {
                     int n = GEMM_MIN(nr, nc - jr);
                     const float *b = bp + (jr / 16) * psb;
