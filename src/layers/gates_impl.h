@@ -50,6 +50,7 @@ static void KFN(lstm_bwd_row)(int H, REAL *restrict g, REAL *restrict dh,
 
 /* gi: input-side pre-activations x W_ih^T + b_ih (+ b_hr, b_hz for r, z);
  * hh: h_prev W_hh^T without bias; bn = b_hn. */
+#ifndef GATES_OWN_GRU_FWD
 static void KFN(gru_fwd_row)(int H, REAL *restrict g, REAL *restrict hnp,
                              REAL *restrict h, const REAL *restrict hh,
                              const REAL *restrict bn, const REAL *restrict hp)
@@ -67,6 +68,7 @@ static void KFN(gru_fwd_row)(int H, REAL *restrict g, REAL *restrict hnp,
         h[j] = (1 - z) * n + z * hp[j];
     }
 }
+#endif
 
 /* On exit g holds the hidden-side gradients (r | z | dn_pre * r), hnp the
  * input-side gradient of the n block (dn_pre), dh the direct part of the
