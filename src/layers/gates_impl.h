@@ -91,6 +91,7 @@ static void KFN(gru_bwd_row)(int H, REAL *restrict g, REAL *restrict hnp,
     }
 }
 
+#ifndef GATES_OWN_RNN_FWD
 static void KFN(rnn_fwd_row)(int H, int relu, const REAL *restrict g,
                              REAL *restrict h)
 {
@@ -101,6 +102,7 @@ static void KFN(rnn_fwd_row)(int H, int relu, const REAL *restrict g,
         for (int j = 0; j < H; j++)
             h[j] = TANH(g[j]);
 }
+#endif
 
 static void KFN(rnn_bwd_row)(int H, int relu, REAL *restrict g,
                              REAL *restrict dh, const REAL *restrict h)

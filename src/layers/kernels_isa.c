@@ -203,6 +203,30 @@ static void KFN(gru_fwd_row)(int H, float *restrict g, float *restrict hnp, floa
     ROW_BLOCKS(H, GRU_VECS);
 #undef GRU_VECS
 }
+/* and the plain RNN's tanh step (its ReLU stays the C loop) */
+#define GATES_OWN_RNN_FWD
+static inline __attribute__((always_inline)) void rnn_fwd_vecs(int H, int j, const float *restrict g,
+                                                               float *restrict h, const int NV,
+                                                               const int FULL)
+{
+    __mmask16 k[4];
+    __m512 x[4];
+    vec_masks(k, H, j, NV);
+    FOR_V x[q] = VLD(g);
+    vn_tanh(x, NV);
+    FOR_V VST(h, x[q]);
+}
+static void KFN(rnn_fwd_row)(int H, int relu, const float *restrict g, float *restrict h)
+{
+    if (relu) {
+        for (int j = 0; j < H; j++)
+            h[j] = g[j] > 0 ? g[j] : 0;
+        return;
+    }
+#define RNN_VECS(j, NV, FULL) rnn_fwd_vecs(H, j, g, h, NV, FULL)
+    ROW_BLOCKS(H, RNN_VECS);
+#undef RNN_VECS
+}
 #undef VLD
 #undef VST
 #undef ROW_BLOCKS
