@@ -211,10 +211,17 @@ def run_case(rnn, c, onednn=None, cpu=None, peers_first=False):
             f()
         return r
     # the same stack in oneDNN: input size = embedding size = hidden size (as
-    # ours); each thread count right after ours, so that both meet the same host
+    # ours); each thread count next to ours, so that both meet the same host
     dargs = ["--cell", c["cell"], "--layers", str(c["layers"]), "--hidden", str(c["hidden"]),
              "--seq-len", str(c["seq_len"]), "--batch", str(c["batch"]),
              "--iters", str(c.get("steps", c.get("iters", 10)))]
+
+    def torch_runs():  # PyTorch's settings, before ours and oneDNN's or after them
+        return [torch_json([kind, "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)},
+                           cpu if tt * bt == 1 else None)
+                for tt, bt in TORCH_SETTINGS]
+    if peers_first:
+        r["torch_all"] = torch_runs()
     dn = []
     for t in (1, 2):
         pin = cpu if t == 1 else None
@@ -232,9 +239,8 @@ def run_case(rnn, c, onednn=None, cpu=None, peers_first=False):
             f()
     if len(dn) == 2:
         r["onednn"] = dn
-    r["torch_all"] = [torch_json([kind, "--threads", str(tt)] + args, {"OPENBLAS_NUM_THREADS": str(bt)},
-                                 cpu if tt * bt == 1 else None)
-                      for tt, bt in TORCH_SETTINGS]
+    if not peers_first:
+        r["torch_all"] = torch_runs()
     return r
 
 

@@ -14,9 +14,10 @@
  *                   instead, and 1-row tiles GEMM_NR_ONE (a 1-row tile of 32
  *                   columns would have too few independent accumulators to
  *                   hide the FMA latency)
- *   GEMM_STEP_MR    optional: products with a pre-packed B of GEMM_WIDE_M+1 ..
- *                   GEMM_SMALL_M rows (the per-step products) take tiles of
- *                   at most this many rows, GEMM_NR_WIDE columns wide
+ *   GEMM_STEP_MR    optional: row blocks of GEMM_WIDE_M+1 .. GEMM_SMALL_M
+ *                   rows of a product with a pre-packed B (the per-step
+ *                   products) take tiles of at most this many rows,
+ *                   GEMM_NR_WIDE columns wide
  *   GEMM_KC, GEMM_MC, GEMM_NC   cache blocking, see below
  *   GEMM_SMALL_M    products with M <= this do not pack A
  *   GEMM_INPLACE_A  1: larger products do not pack A either (read in place)

@@ -99,7 +99,7 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
      * below; the same additions either way. GRU's b_hn is not among them
      * (the reset gate multiplies it). The row is the last GH elements of
      * the scratch count. */
-    const int fold_in = !ids && RECUR_FOLD_IN;
+    const int fold_in = !ids && B > 0 && RECUR_FOLD_IN;
     REAL *bsum = scratch + rnn__rec_scratch_count(cell, B, H) - GH;
     if (fold_in)
         for (int j = 0; j < GH; j++)
