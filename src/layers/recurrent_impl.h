@@ -100,7 +100,7 @@ void SFX(rnn__rec_forward_rows)(rnn_cell cell, int T, int B, int I, int H, int r
      * (the reset gate multiplies it). The row is the last GH elements of
      * the scratch count. */
     const int fold_in = !ids && B > 0 && RECUR_FOLD_IN;
-    REAL *bsum = scratch + rnn__rec_scratch_count(cell, B, H) - GH;
+    REAL *bsum = fold_in ? scratch + rnn__rec_scratch_count(cell, B, H) - GH : NULL;
     if (fold_in)
         for (int j = 0; j < GH; j++)
             bsum[j] = gru && j >= 2 * H ? b_ih[j] : b_ih[j] + b_hh[j];
