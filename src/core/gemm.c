@@ -312,52 +312,6 @@ static void grouped_lib(int kind, int mg, int kg, int gs, int tb, int M, int N, 
     free(a);
 }
 
-static void sgemm_grouped(int mg, int kg, int gs, int tb, int M, int N, int K, float alpha,
-                          const float *A, int lda, const float *B, int ldb, float beta,
-                          float *C, int ldc)
-{
-    const int kind = gemm_kind(), ta = kg > 0;
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0) {
-        if (mg)
-            for (int r = 0; r < M; r += mg)
-                scale_c(mg, N, beta, C + rnn__gemm_grow(mg, gs, r) * ldc, ldc);
-        else
-            scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    switch (kind) {
-#ifdef RNN__GEMM_X86
-    case K_AVX512:
-        rnn__sgemm_avx512_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                  ldc, NULL);
-        return;
-    case K_AVX2:
-        rnn__sgemm_avx2_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                ldc, NULL);
-        return;
-#endif
-    case K_PORTABLE:
-        rnn__sgemm_generic_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                                   ldc, NULL);
-        return;
-    default:
-        grouped_lib(kind, mg, kg, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-}
-
-void rnn__sgemm_mrows(int g, int gs, int tb, int M, int N, int K, float alpha, const float *A,
-                      int lda, const float *B, int ldb, float beta, float *C, int ldc)
-{
-    assert(g > 0 && M % g == 0);
-    if (g == gs) /* contiguous */
-        rnn__sgemm(0, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else
-        sgemm_grouped(g, 0, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
 /* C[r][j] += bias[j] for the M rows of C, in groups of g rows gs apart
  * (g = 0: contiguous) */
 static void add_bias_rows(int g, int gs, int M, int N, float *C, int ldc, const float *bias)
@@ -369,6 +323,61 @@ static void add_bias_rows(int g, int gs, int M, int N, float *C, int ldc, const 
     }
 }
 
+/* bias: NULL, or a row added to every row of C (mg rows only, see
+ * rnn__sgemm_mrows_bias) */
+static void sgemm_grouped(int mg, int kg, int gs, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta,
+                          float *C, int ldc, const float *bias)
+{
+    const int kind = gemm_kind(), ta = kg > 0;
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0) {
+        if (mg)
+            for (int r = 0; r < M; r += mg)
+                scale_c(mg, N, beta, C + rnn__gemm_grow(mg, gs, r) * ldc, ldc);
+        else
+            scale_c(M, N, beta, C, ldc);
+        if (bias)
+            add_bias_rows(mg, gs, M, N, C, ldc, bias);
+        return;
+    }
+    switch (kind) {
+#ifdef RNN__GEMM_X86
+    case K_AVX512:
+        rnn__sgemm_avx512_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                  ldc, bias);
+        return;
+    case K_AVX2:
+        rnn__sgemm_avx2_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                ldc, bias);
+        return;
+#endif
+    case K_PORTABLE:
+        rnn__sgemm_generic_grouped(mg, kg, gs, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                                   ldc, bias);
+        return;
+    default:
+        if (mg || kg)
+            grouped_lib(kind, mg, kg, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else /* contiguous (rnn__sgemm_mrows_bias) */
+            sgemm_kind(kind, 0, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (bias)
+            add_bias_rows(mg, gs, M, N, C, ldc, bias);
+        return;
+    }
+}
+
+void rnn__sgemm_mrows(int g, int gs, int tb, int M, int N, int K, float alpha, const float *A,
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    assert(g > 0 && M % g == 0);
+    if (g == gs) /* contiguous */
+        rnn__sgemm(0, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_grouped(g, 0, gs, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
 int rnn__sgemm_fuses_bias(void)
 {
     return gemm_kind() <= K_AVX512;
@@ -378,32 +387,8 @@ void rnn__sgemm_mrows_bias(int g, int gs, int tb, int M, int N, int K, const flo
                            const float *B, int ldb, float *C, int ldc, const float *bias)
 {
     assert(g > 0 && M % g == 0);
-    const int kind = gemm_kind(), mg = g == gs ? 0 : g; /* mg 0: contiguous, as rnn__sgemm */
-    if (M <= 0 || N <= 0)
-        return;
-    if (K > 0) {
-        switch (kind) {
-#ifdef RNN__GEMM_X86
-        case K_AVX512:
-            rnn__sgemm_avx512_grouped(mg, 0, gs, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc,
-                                      bias);
-            return;
-        case K_AVX2:
-            rnn__sgemm_avx2_grouped(mg, 0, gs, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc,
-                                    bias);
-            return;
-#endif
-        case K_PORTABLE:
-            rnn__sgemm_generic_grouped(mg, 0, gs, 0, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C,
-                                       ldc, bias);
-            return;
-        default:
-            break;
-        }
-    }
-    /* the libraries (and K = 0): the product, then a pass adding the bias */
-    rnn__sgemm_mrows(g, gs, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
-    add_bias_rows(g, gs, M, N, C, ldc, bias);
+    /* mg 0 when contiguous: the path rnn__sgemm_mrows (rnn__sgemm) takes */
+    sgemm_grouped(g == gs ? 0 : g, 0, gs, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc, bias);
 }
 
 void rnn__sgemm_krows(int g, int gs, int M, int N, int K, float alpha, const float *A, int lda,
@@ -413,7 +398,7 @@ void rnn__sgemm_krows(int g, int gs, int M, int N, int K, float alpha, const flo
     if (g == gs)
         rnn__sgemm(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
-        sgemm_grouped(0, g, gs, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        sgemm_grouped(0, g, gs, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
 }
 
 /* ---- products with a pre-packed B ------------------------------------- */
