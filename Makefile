@@ -95,7 +95,7 @@ $(BUILD)/obj/%.o: %.c $(CONFIG)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 KERNEL_FLAGS_portable :=
-KERNEL_FLAGS_avx2 := -mavx2 -mfma
+KERNEL_FLAGS_avx2 := -mavx2 -mfma -mf16c
 KERNEL_FLAGS_avx512 := -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma -mprefer-vector-width=512
 $(BUILD)/obj/src/layers/kernels_isa.%.o: src/layers/kernels_isa.c $(CONFIG)
 	@mkdir -p $(@D)

@@ -77,6 +77,13 @@ def matrix(quick):
     for cell, i, h in ([("lstm", 64, 64)] if quick else
                        [("lstm", 64, 64), ("lstm", 32, 32), ("lstm", 16, 64), ("gru", 64, 64)]):
         cases.append({"kind": "stream", "cell": cell, "input": i, "hidden": h, "streams": 1, "steps": 20})
+    if not quick:
+        # the same step with the weights kept in half precision (an option of
+        # the streaming API: half the bytes per step; the results are those
+        # of the rounded weights, against PyTorch's float cell all the same)
+        for w in ("f16", "bf16"):
+            cases.append({"kind": "stream", "cell": "lstm", "input": 64, "hidden": 64, "streams": 1, "steps": 20,
+                          "weights": w})
     if not quick and has_avx2():
         # what a CPU without AVX-512 runs (RNN_KERNELS=avx2): a regression
         # there (GCC's split 32-byte copies once made it 25x slower) shows here
@@ -88,7 +95,8 @@ def matrix(quick):
 def label(c):
     if c["kind"] == "stream":
         isa = f" (RNN_KERNELS={c['kernels']})" if "kernels" in c else ""
-        return f"stream {c['cell']} {c['input']}->{c['hidden']}, batch 1{isa}"
+        w = f", {c['weights']} weights" if "weights" in c else ""
+        return f"stream {c['cell']} {c['input']}->{c['hidden']}, batch 1{w}{isa}"
     return f"{c['kind']} {c['layers']}x{c['cell']}-{c['hidden']}, T {c['seq_len']}, B {c['batch']}"
 
 
@@ -198,11 +206,12 @@ def run_case(rnn, c, onednn=None, cpu=None, peers_first=False):
     second look faster (identical binaries run in turn: 4-11%). peers_first:
     the peers run before ours (passes alternate the order)."""
     kind = c["kind"]
-    args = case_args({k: v for k, v in c.items() if k not in ("kind", "kernels")})
+    args = case_args({k: v for k, v in c.items() if k not in ("kind", "kernels", "weights")})
     r = {"case": c, "label": label(c)}
     if kind == "stream":
         def ours():
-            r["ours"] = run_json([rnn, "bench", kind] + args,
+            wargs = ["--weights", c["weights"]] if "weights" in c else []
+            r["ours"] = run_json([rnn, "bench", kind] + args + wargs,
                                  {"RNN_KERNELS": c["kernels"]} if "kernels" in c else None, cpu)
 
         def torch():

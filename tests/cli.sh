@@ -49,6 +49,12 @@ out=$("$rnn" bench gemm --size 64 --iters 3 2>&1) && echo "$out" | grep -qE '^\{
     && ok "bench gemm" || bad "bench gemm" "$out"
 out=$("$rnn" bench stream --cell gru --input 8 --hidden 8 --steps 2 2>&1) \
     && echo "$out" | grep -qE '"case": "stream".*"us_per_step": [0-9.]*[1-9]' && ok "bench stream" || bad "bench stream" "$out"
+out=$("$rnn" bench stream --cell lstm --input 8 --hidden 8 --steps 2 --weights bf16 2>&1) \
+    && echo "$out" | grep -qE '"weights": "bf16".*"us_per_step": [0-9.]*[1-9]' && ok "bench stream bf16" \
+    || bad "bench stream bf16" "$out"
+out=$("$rnn" bench stream --cell lstm --input 8 --hidden 8 --weights f8 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "expected f32, f16 or bf16, not 'f8'" && ok "bench stream bad --weights: exit 2" \
+    || bad "bench stream bad --weights" "exit $rc: $out"
 # bench cores pins two OpenMP threads to CPUs 0 and 1: run it where both are
 # ours; a build without OpenMP (make OPENMP=) must say so, exit 2
 case $(taskset -pc $$ 2>/dev/null | sed 's/.*: //') in 0-*|0,1*) cores_ok=1 ;; *) cores_ok=0 ;; esac

@@ -6,6 +6,7 @@
  */
 #include "test.h"
 
+#include "io/io.h"
 #include "layers/kernels.h"
 
 #include <math.h>
@@ -202,7 +203,8 @@ static void test_fast_kernels_match_portable(void)
 
 /* The batch-1 product of every instruction set, on panels of 2, 4 and 8
  * vectors, K a multiple of the phases or not: equal to a double-precision
- * product, and taking the panels in reverse gives the same bits. */
+ * product, and taking the panels in reverse gives the same bits; with
+ * half-precision weights, the bits of the product of the widened weights. */
 static void test_gemv_panels(void)
 {
     const char *names[] = {"portable", "avx2", "avx512"};
@@ -240,6 +242,28 @@ static void test_gemv_panels(void)
                               "%s gemv V=%d K=%d column %d: %g, expected %g", k->name, V, K, n,
                               (double)y1[n], ref);
                 }
+                /* half-precision weights (normals, subnormals, both signs):
+                 * the same bits as the float product of the widened weights */
+                uint16_t *h = (uint16_t *)rnn__alloc_floats(((size_t)K * N + 1) / 2);
+                CHECK(h != NULL);
+                for (int fmt = RNN__GEMV_F16; fmt <= RNN__GEMV_BF16; fmt++) {
+                    for (int n = 0; n < N; n++)
+                        for (int q = 0; q < K; q++) {
+                            const size_t at = (size_t)(n / P) * K * P + (size_t)q * P;
+                            float v = (float)sin(n * 0.37 + q * 1.91) * ((n + q) % 5 == 0 ? 1e-6f : 1.5f);
+                            uint16_t b = fmt == RNN__GEMV_F16 ? rnn__float_to_half(v) : rnn__float_to_bf16(v);
+                            h[at + rnn__gemv_half_col(fmt, k->gemv_width, n % P)] = b;
+                            w[at + n % P] = fmt == RNN__GEMV_F16 ? rnn__half_to_float(b) : rnn__bf16_to_float(b);
+                        }
+                    for (int n = 0; n < N; n++)
+                        y1[n] = y2[n] = (float)n;
+                    k->gemv(y1, x, w, K, N, V, 0);
+                    k->gemv_half(y2, x, h, K, N, V, fmt == RNN__GEMV_F16, fmt);
+                    CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)N) == 0,
+                              "%s gemv_half %s V=%d K=%d: not the product of the widened weights", k->name,
+                              fmt == RNN__GEMV_F16 ? "f16" : "bf16", V, K);
+                }
+                rnn__free_floats((float *)h);
                 rnn__free_floats(w);
                 rnn__free_floats(x);
                 rnn__free_floats(y1);

@@ -209,6 +209,67 @@ static void test_bf16(void)
         }
 }
 
+static float from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Rounding to a 16-bit format (the stream objects' half-precision weights):
+ * between every two neighbours a < b of the format (finite, either sign),
+ * the floats just below, at and just above their midpoint go to a, to the
+ * even one of the two and to b; every value of the format comes back as
+ * itself; NaN stays NaN. `widen` / `narrow` are the conversions. */
+static void check_rounding(const char *fmt, float (*widen)(uint16_t), uint16_t (*narrow)(float),
+                           uint32_t first_inf)
+{
+    int bad = 0;
+    for (uint32_t sign = 0; sign <= 0x8000u; sign += 0x8000u)
+        for (uint32_t h = 0; h < first_inf; h++) {
+            const uint16_t a = (uint16_t)(sign | h), b = (uint16_t)(sign | (h + 1));
+            const float fa = widen(a), fb = widen(b); /* b: the next one, or the infinity */
+            float mid = (float)(((double)fa + (double)fb) / 2); /* exact: 16 bits of 24 */
+            if (b == (sign | first_inf)) /* beyond the largest finite: the midpoint of its ulp */
+                mid = (float)((double)fa + ((double)fa - (double)widen((uint16_t)(a - 1))) / 2);
+            const uint16_t even = (h & 1) ? b : a;
+            const float below = nextafterf(mid, fa), above = nextafterf(mid, fb);
+            if (narrow(fa) != a || narrow(mid) != even || narrow(below) != a || narrow(above) != b) {
+                if (bad++ < 5)
+                    t_fail_at(__FILE__, __LINE__, "%s 0x%04x: %04x %04x %04x %04x (mid %.9g)", fmt,
+                              (unsigned)a, narrow(fa), narrow(below), narrow(mid), narrow(above),
+                              (double)mid);
+            }
+        }
+    CHECK(bad == 0);
+    CHECK(isnan(widen(narrow(NAN))) && isnan(widen(narrow(-NAN))));
+    CHECK(isnan(widen(narrow(from_bits(0x7F800001u))))); /* a signalling NaN stays NaN */
+    CHECK(widen(narrow(INFINITY)) == INFINITY && widen(narrow(-INFINITY)) == -INFINITY);
+    CHECK(signbit(widen(narrow(-0.0f))) && widen(narrow(-0.0f)) == 0.0f);
+}
+
+static void test_round_half(void)
+{
+    CHECK(rnn__float_to_half(1.0f) == 0x3C00 && rnn__float_to_half(-2.0f) == 0xC000);
+    CHECK(rnn__float_to_half(65504.0f) == 0x7BFF);
+    CHECK(rnn__float_to_half(65519.99f) == 0x7BFF && rnn__float_to_half(65520.0f) == 0x7C00);
+    CHECK(rnn__float_to_half(1e10f) == 0x7C00 && rnn__float_to_half(-1e10f) == 0xFC00);
+    CHECK(rnn__float_to_half(ldexpf(1.0f, -24)) == 0x0001);
+    CHECK(rnn__float_to_half(ldexpf(1.0f, -25)) == 0x0000); /* the tie goes to the even 0 */
+    CHECK(rnn__float_to_half(nextafterf(ldexpf(1.0f, -25), 1.0f)) == 0x0001);
+    CHECK(rnn__float_to_half(ldexpf(1.0f, -30)) == 0x0000 && rnn__float_to_half(-ldexpf(1.0f, -30)) == 0x8000);
+    CHECK(rnn__float_to_half(1.0f / 3.0f) == 0x3555);
+    check_rounding("half", rnn__half_to_float, rnn__float_to_half, 0x7C00u);
+}
+
+static void test_round_bf16(void)
+{
+    CHECK(rnn__float_to_bf16(1.0f) == 0x3F80 && rnn__float_to_bf16(1.0f / 3.0f) == 0x3EAB);
+    CHECK(rnn__float_to_bf16(3.4e38f) == 0x7F80); /* past the largest bf16 by more than half an ulp */
+    CHECK(rnn__float_to_bf16(ldexpf(1.0f, -133)) == 0x0001);
+    check_rounding("bf16", rnn__bf16_to_float, rnn__float_to_bf16, 0x7F80u);
+}
+
 static void test_convert_f32(void)
 {
     unsigned char raw[64 + 1];
@@ -972,6 +1033,8 @@ void suite_safetensors(void)
     RUN(test_dtype_table);
     RUN(test_half);
     RUN(test_bf16);
+    RUN(test_round_half);
+    RUN(test_round_bf16);
     RUN(test_convert_f32);
     RUN(test_convert_i64);
     RUN(test_real_world_header);

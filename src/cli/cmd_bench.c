@@ -28,7 +28,7 @@ static const char usage[] =
     "       rnn bench forward --cell C --layers L --hidden H --seq-len T --batch B\n"
     "                         [--input I] [--iters N] [--threads N]\n"
     "       rnn bench stream  --cell C --input I --hidden H [--layers L] [--streams S]\n"
-    "                         [--steps N]\n"
+    "                         [--steps N] [--weights f32|f16|bf16]\n"
     "       rnn bench gemm    [--size N] [--iters N]\n"
     "       rnn bench cores   [--iters N]\n"
     "\n"
@@ -41,7 +41,9 @@ static const char usage[] =
     "           cross-entropy, backward, clipping (norm 5) and Adam; tokens/s = T*B/step\n"
     "  forward  inference of the stack alone on [T, B, I] (I defaults to H); tokens/s\n"
     "  stream   one time step of S independent streams (default 1) through the streaming\n"
-    "           API: microseconds per step\n"
+    "           API: microseconds per step; --weights: how the stream keeps its weights\n"
+    "           (f32, the default; f16 or bf16: half precision, rounded once, half the\n"
+    "           bytes per step, results of the rounded weights; see docs/api.md)\n"
     "  gemm     single-thread sgemm of N x N x N (default 2048): GFLOP/s, the median\n"
     "           and the best repetition (the peak the other cases are compared with)\n"
     "  cores    the host as two threads see it, each pinned to its own core (0 and 1):\n"
@@ -400,12 +402,21 @@ static int bench_cores(int iters)
 #endif
 }
 
-static int bench_stream(const char *cellname, int I, int H, int L, int S, int steps)
+static int bench_stream(const char *cellname, int I, int H, int L, int S, int steps, const char *wname)
 {
     rnn_cell cell;
     int rc = parse_cell(cellname, &cell);
     if (rc)
         return rc;
+    rnn_stream_weights wt;
+    if (strcmp(wname, "f32") == 0)
+        wt = RNN_STREAM_F32;
+    else if (strcmp(wname, "f16") == 0)
+        wt = RNN_STREAM_F16;
+    else if (strcmp(wname, "bf16") == 0)
+        wt = RNN_STREAM_BF16;
+    else
+        return cli_error("bench", CLI_EXIT_INPUT, "--weights: expected f32, f16 or bf16, not '%s'", wname);
     /* a feature model whose head is as wide as the hidden state: the step
      * the benchmark times is the recurrent cell (the head is cheap) */
     rnn_model_config mc = {.vocab_size = 0, .embed_size = 0, .input_size = I, .cell = cell, .hidden_size = H,
@@ -416,7 +427,7 @@ static int bench_stream(const char *cellname, int I, int H, int L, int S, int st
     rnn_status st = rnn_model_new(&m, &mc, 1, &e);
     if (st)
         return cli_fail_status("bench", st, e.msg);
-    st = rnn_stream_new(&s, m, S, &e);
+    st = rnn_stream_new_ex(&s, m, S, wt, &e);
     rnn_model_free(m); /* the stream holds its own packed weights */
     if (st)
         return cli_fail_status("bench", st, e.msg);
@@ -442,8 +453,8 @@ static int bench_stream(const char *cellname, int I, int H, int L, int S, int st
     }
     double med = median(times, steps);
     printf("{\"case\": \"stream\", \"cell\": \"%s\", \"layers\": %d, \"input\": %d, \"hidden\": %d, "
-           "\"streams\": %d, \"steps\": %d, \"us_per_step\": %.4f, \"peak_rss_mb\": %.1f}\n",
-           rnn_cell_name(cell), L, I, H, S, steps, med * 1e6, peak_rss_mb());
+           "\"streams\": %d, \"weights\": \"%s\", \"steps\": %d, \"us_per_step\": %.4f, \"peak_rss_mb\": %.1f}\n",
+           rnn_cell_name(cell), L, I, H, S, wname, steps, med * 1e6, peak_rss_mb());
     free(x);
     free(y);
     free(times);
@@ -453,7 +464,7 @@ static int bench_stream(const char *cellname, int I, int H, int L, int S, int st
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *cell = "lstm";
+    const char *cell = "lstm", *weights = "f32";
     int L = 1, H = 128, T = 64, B = 32, V = 65, E = 0, I = 0, steps = 20, iters = 20, S = 1,
         size = 2048, threads = cli_default_threads();
     cli_opt opts[] = {
@@ -470,6 +481,7 @@ int cmd_bench(int argc, char **argv)
         {"streams", CLI_INT, &S, 1, 1 << 20, 0},
         {"size", CLI_INT, &size, 1, 1 << 14, 0},
         {"threads", CLI_INT, &threads, 1, 1024, 0},
+        {"weights", CLI_STR, &weights, 0, 0, 0},
         {0, 0, 0, 0, 0, 0},
     };
     const char *pos[1];
@@ -483,7 +495,7 @@ int cmd_bench(int argc, char **argv)
     if (strcmp(pos[0], "forward") == 0)
         return bench_forward(cell, L, H, I, T, B, iters, threads);
     if (strcmp(pos[0], "stream") == 0)
-        return bench_stream(cell, I > 0 ? I : H, H, L, S, steps);
+        return bench_stream(cell, I > 0 ? I : H, H, L, S, steps, weights);
     if (strcmp(pos[0], "gemm") == 0)
         return bench_gemm(size, iters);
     if (strcmp(pos[0], "cores") == 0)

@@ -1,8 +1,10 @@
 /*
  * dtype.c -- the element types of safetensors/.npy files and their
- * conversion to float and int64. Half and bfloat16 are decoded bit by bit
- * so that subnormals, infinities and NaN payloads come out exactly, with no
- * dependence on compiler support for _Float16.
+ * conversion to float and int64. Half and bfloat16 are decoded (and, for
+ * the streams' half-precision weights, rounded) bit by bit so that
+ * subnormals, infinities and NaN payloads come out exactly, with no
+ * dependence on compiler support for _Float16 or on the floating-point
+ * environment.
  */
 #include "io/io.h"
 
@@ -72,6 +74,45 @@ float rnn__bf16_to_float(uint16_t h)
 {
     /* bfloat16 is the upper half of a float32 */
     return rnn__bits_to_float((uint32_t)h << 16);
+}
+
+uint16_t rnn__float_to_half(float f)
+{
+    uint32_t x = rnn__float_to_bits(f);
+    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) /* NaN: quiet, the payload's top bits kept */
+        return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
+    if (ax >= 0x477ff000u) /* >= 65520 (the midpoint past 65504) or inf */
+        return (uint16_t)(sign | 0x7c00u);
+    if (ax < 0x38800000u) {
+        /* below half's smallest normal (2^-14): a subnormal, mant * 2^-24,
+         * rounded to nearest even; below 2^-25 (and at it: the tie goes
+         * to the even 0) a signed zero */
+        if (ax < 0x33000000u)
+            return (uint16_t)sign;
+        uint32_t m = (ax & 0x7fffffu) | 0x800000u; /* 24 significant bits */
+        int shift = 126 - (int)(ax >> 23);       /* 14..24: to units of 2^-24 */
+        uint32_t q = m >> shift, rest = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rest > half || (rest == half && (q & 1)))
+            q++;
+        return (uint16_t)(sign | q);
+    }
+    /* normal: rebias the exponent, round 13 bits off to nearest even (a
+     * carry into the exponent is the right result, up to inf) */
+    uint32_t h = ((ax >> 13) - ((127u - 15u) << 10));
+    uint32_t rest = ax & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1)))
+        h++;
+    return (uint16_t)(sign | h);
+}
+
+uint16_t rnn__float_to_bf16(float f)
+{
+    uint32_t x = rnn__float_to_bits(f);
+    if ((x & 0x7fffffffu) > 0x7f800000u) /* NaN: quiet, the payload's top bits kept */
+        return (uint16_t)((x >> 16) | 0x40u);
+    /* round to nearest even (a carry into the exponent is the right result) */
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
 /* Loads through memcpy: tensors inside a file buffer are not aligned. */

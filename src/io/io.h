@@ -40,6 +40,10 @@ rnn_status rnn__convert_f32(float *dst, const void *src, rnn__dtype t, size_t n)
 rnn_status rnn__convert_i64(int64_t *dst, const void *src, rnn__dtype t, size_t n);
 float rnn__half_to_float(uint16_t h);
 float rnn__bf16_to_float(uint16_t h);
+/* Rounded to nearest even (NaN stays NaN, quiet; beyond half's range,
+ * +-65504, an infinity). */
+uint16_t rnn__float_to_half(float f);
+uint16_t rnn__float_to_bf16(float f);
 
 /* ---- JSON ------------------------------------------------------------- */
 

@@ -18,6 +18,22 @@ typedef struct rnn__opt_args {
     float alpha, one_alpha;      /* RMSprop */
 } rnn__opt_args;
 
+/* Weight formats of the batch-1 product. */
+enum { RNN__GEMV_F32, RNN__GEMV_F16, RNN__GEMV_BF16 };
+
+/* Where column c (0 <= c < V * W, W = gemv_width) of a panel row sits
+ * among its halves: in place for binary16; for bfloat16 the vectors are
+ * stored in pairs, vector 2u in the low halves of the 32-bit words of
+ * group u and vector 2u + 1 in their high halves (a shift or a mask then
+ * widens each, no conversion instruction needed). */
+static inline int rnn__gemv_half_col(int fmt, int W, int c)
+{
+    if (fmt != RNN__GEMV_BF16)
+        return c;
+    int u = c / (2 * W), s = (c / W) & 1, j = c % W;
+    return 2 * u * W + 2 * j + s;
+}
+
 typedef struct rnn__kernels {
     const char *name; /* "portable", "avx2", "avx512" */
     /* one batch row of one time step; see gates_impl.h */
@@ -47,6 +63,11 @@ typedef struct rnn__kernels {
      * between calls keeps the last panels read in L1 for the next call
      * (kernels_isa.c). */
     void (*gemv)(float *y, const float *x, const float *w, int K, int N, int V, int reverse);
+    /* the same with half-precision weights (fmt RNN__GEMV_F16 or _BF16),
+     * each panel row laid out as rnn__gemv_half_col says: the same sums in
+     * the same order as gemv over the widened weights, so the same bits */
+    void (*gemv_half)(float *y, const float *x, const uint16_t *w, int K, int N, int V, int reverse,
+                      int fmt);
     int gemv_width; /* floats per vector */
     /* the recurrent layer's element loops, see gates_impl.h */
     void (*add_row)(int n, float *y, const float *x);

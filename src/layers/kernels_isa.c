@@ -371,34 +371,75 @@ typedef float gv_vec_u __attribute__((vector_size(GV_W * sizeof(float)), aligned
 #define GV_CONTRACT __attribute__((optimize("fp-contract=fast")))
 #endif
 
+#if GV_W == 8 && defined(__F16C__) && !defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+typedef uint32_t gv_ivec_u __attribute__((vector_size(GV_W * sizeof(uint32_t)), aligned(2), may_alias));
+
+/* Vector v of a panel row r (P columns) as floats: f32 weights as they are;
+ * half-precision ones widened, exactly (kernels.h, rnn__gemv_half_col, for
+ * the layouts): binary16 by the CPU's conversion where it has one, else by
+ * integer operations; bfloat16 stored in pairs of vectors, vector 2u in the low halves
+ * of the 32-bit words of group u and vector 2u+1 in the high halves, so a
+ * shift or a mask widens each. */
+static inline __attribute__((always_inline)) gv_vec gv_load(const void *r, int v, const int fmt)
+{
+    if (fmt == RNN__GEMV_F32)
+        return GV_LD((const float *)r + v * GV_W);
+    if (fmt == RNN__GEMV_BF16) {
+        gv_ivec_u u = *(const gv_ivec_u *)((const uint16_t *)r + (v >> 1) * 2 * GV_W);
+        return (v & 1) ? (gv_vec)(u & 0xffff0000u) : (gv_vec)(u << 16);
+    }
+    const uint16_t *h = (const uint16_t *)r + v * GV_W;
+#if GV_W == 16
+    return (gv_vec)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)h));
+#elif GV_W == 8 && defined(__F16C__)
+    return (gv_vec)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+#else
+    /* the magnitude's bits moved into a float's place and scaled by 2^112
+     * (the exponent biases' difference), which makes normals and
+     * subnormals alike exact (a subnormal half lands on a float subnormal,
+     * the product is normal; with subnormals treated as zero, DAZ, as
+     * -ffast-math programs set, those weights would read as 0);
+     * infinities and NaN by their bits */
+    typedef int32_t gv_svec __attribute__((vector_size(GV_W * sizeof(int32_t))));
+    typedef uint16_t gv_hvec_u __attribute__((vector_size(GV_W * sizeof(uint16_t)), aligned(2), may_alias));
+    const gv_svec u = __builtin_convertvector(*(const gv_hvec_u *)h, gv_svec);
+    const gv_svec a = (u & 0x7fff) << 13, special = (u & 0x7c00) == 0x7c00;
+    const gv_svec m = (gv_svec)((gv_vec)a * 0x1p112f);
+    return (gv_vec)(((special & (a | 0x7f800000)) | (~special & m)) | (u & 0x8000) << 16);
+#endif
+}
+
 /* One panel of V vectors (V = 2, 4 or 8: a compile-time constant, the loops
  * unroll and the accumulators stay in registers) with 8 / V phases of k.
  * Contraction into FMAs is allowed here only: a product-sum has no
- * reference rounding to keep. */
+ * reference rounding to keep. ES: bytes per weight. */
 static inline __attribute__((always_inline)) GV_CONTRACT void
-gv_panel(float *y, const float *x, const float *p, int K, const int V)
+gv_panel(float *y, const float *x, const void *pv, int K, const int V, const int fmt)
 {
-    const int PH = 8 / V, P = V * GV_W;
+    const int PH = 8 / V, P = V * GV_W, ES = fmt == RNN__GEMV_F32 ? 4 : 2;
+    const char *p = (const char *)pv;
     gv_vec acc[8];
 RNN__UNROLL
     for (int a = 0; a < 8; a++)
         acc[a] = (gv_vec){0};
     int k = 0;
     for (; k + PH <= K; k += PH) {
-        const float *r = p + (size_t)k * P;
+        const char *r = p + (size_t)k * P * ES;
 RNN__UNROLL
         for (int ph = 0; ph < PH; ph++) {
             const float xk = x[k + ph];
 RNN__UNROLL
             for (int v = 0; v < V; v++)
-                acc[ph * V + v] += xk * GV_LD(r + ph * P + v * GV_W);
+                acc[ph * V + v] += xk * gv_load(r + ph * P * ES, v, fmt);
         }
     }
     for (; k < K; k++) {
-        const float *r = p + (size_t)k * P;
+        const char *r = p + (size_t)k * P * ES;
 RNN__UNROLL
         for (int v = 0; v < V; v++)
-            acc[v] += x[k] * GV_LD(r + v * GV_W);
+            acc[v] += x[k] * gv_load(r, v, fmt);
     }
 RNN__UNROLL
     for (int v = 0; v < V; v++) {
@@ -411,21 +452,36 @@ RNN__UNROLL
     }
 }
 
-GV_CONTRACT static void KFN(gemv)(float *y, const float *x, const float *w, int K, int N,
-                                  int V, int reverse)
+static inline __attribute__((always_inline)) GV_CONTRACT void
+gv_all(float *y, const float *x, const void *w, int K, int N, int V, int reverse, const int fmt)
 {
-    const int P = V * GV_W, np = N / P;
+    const int P = V * GV_W, np = N / P, ES = fmt == RNN__GEMV_F32 ? 4 : 2;
     for (int i = 0; i < np; i++) {
         const int q = reverse ? np - 1 - i : i;
         float *yq = y + (size_t)q * P;
-        const float *wq = w + (size_t)q * K * P;
+        const char *wq = (const char *)w + (size_t)q * K * P * ES;
         if (V == 8)
-            gv_panel(yq, x, wq, K, 8);
+            gv_panel(yq, x, wq, K, 8, fmt);
         else if (V == 4)
-            gv_panel(yq, x, wq, K, 4);
+            gv_panel(yq, x, wq, K, 4, fmt);
         else
-            gv_panel(yq, x, wq, K, 2);
+            gv_panel(yq, x, wq, K, 2, fmt);
     }
+}
+
+GV_CONTRACT static void KFN(gemv)(float *y, const float *x, const float *w, int K, int N,
+                                  int V, int reverse)
+{
+    gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_F32);
+}
+
+GV_CONTRACT static void KFN(gemv_half)(float *y, const float *x, const uint16_t *w, int K, int N,
+                                       int V, int reverse, int fmt)
+{
+    if (fmt == RNN__GEMV_BF16)
+        gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_BF16);
+    else
+        gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_F16);
 }
 
 const rnn__kernels CAT(rnn__kernels_, RNN_ISA) = {
@@ -442,6 +498,7 @@ const rnn__kernels CAT(rnn__kernels_, RNN_ISA) = {
     KFN(rmsprop),
     KFN(sumsq),
     KFN(gemv),
+    KFN(gemv_half),
     GV_W,
     KFN(add_row),
     KFN(bias_rows),
