@@ -531,13 +531,15 @@ rnn_status rnn_stream_new(rnn_stream **out, const rnn_model *m, int streams,
  * layers' and the output layer's; biases, embeddings and all arithmetic
  * stay float). F32: the model's own, results as rnn_model_forward's.
  * F16 (IEEE binary16) and BF16 (bfloat16): rounded to nearest once, at
- * creation, and widened exactly as they are read, so the products read
- * half the bytes: a single stream (streams = 1) steps faster wherever its
- * weights do not fit the L1 cache, and its copy of the weights takes half
- * the memory. The results are those of the model with rounded weights:
- * binary16 keeps 11 significant bits (relative error <= 2^-11 per weight,
- * absolute <= 2^-25 below 2^-14; range +-65504, creation fails with
- * RNN_EINVAL beyond it), bfloat16 8 (<= 2^-8, float's range). */
+ * creation, and widened exactly as they are read. A single stream
+ * (streams = 1) keeps them in half the memory and reads half the bytes per
+ * step: on x86-64 (AVX2, AVX-512) it steps faster wherever its weights do
+ * not fit the L1 cache; the portable kernels widen binary16 slowly
+ * (docs/api.md). Several streams read the rounded weights as floats. The
+ * results are those of the model with rounded weights: binary16 keeps 11
+ * significant bits (relative error <= 2^-11 per weight, absolute <= 2^-25
+ * below 2^-14; range +-65504, creation fails with RNN_EINVAL for a weight
+ * that rounds beyond it), bfloat16 8 (<= 2^-8, float's range). */
 typedef enum rnn_stream_weights {
     RNN_STREAM_F32 = 0,
     RNN_STREAM_F16 = 1,

@@ -49,9 +49,11 @@ out=$("$rnn" bench gemm --size 64 --iters 3 2>&1) && echo "$out" | grep -qE '^\{
     && ok "bench gemm" || bad "bench gemm" "$out"
 out=$("$rnn" bench stream --cell gru --input 8 --hidden 8 --steps 2 2>&1) \
     && echo "$out" | grep -qE '"case": "stream".*"us_per_step": [0-9.]*[1-9]' && ok "bench stream" || bad "bench stream" "$out"
-out=$("$rnn" bench stream --cell lstm --input 8 --hidden 8 --steps 2 --weights bf16 2>&1) \
-    && echo "$out" | grep -qE '"weights": "bf16".*"us_per_step": [0-9.]*[1-9]' && ok "bench stream bf16" \
-    || bad "bench stream bf16" "$out"
+for w in f16 bf16; do
+    out=$("$rnn" bench stream --cell lstm --input 8 --hidden 8 --steps 2 --weights $w 2>&1) \
+        && echo "$out" | grep -qE "\"weights\": \"$w\".*\"us_per_step\": [0-9.]*[1-9]" && ok "bench stream $w" \
+        || bad "bench stream $w" "$out"
+done
 out=$("$rnn" bench stream --cell lstm --input 8 --hidden 8 --weights f8 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "expected f32, f16 or bf16, not 'f8'" && ok "bench stream bad --weights: exit 2" \
     || bad "bench stream bad --weights" "exit $rc: $out"

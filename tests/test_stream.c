@@ -147,6 +147,7 @@ static void check_half(rnn_cell cell, int tokens, int S, rnn_stream_weights wt)
         CHECK_OK(rnn_stream_new(&sf, m, S, &e));
         CHECK_OK(rnn_stream_new_ex(&sh, m, S, wt, &e));
         double maxdiff = 0;
+        int as_float = 1; /* every step the float stream's bits */
         for (int t = 0; t < T; t++) {
             float of[SMAX * V], oh[SMAX * V];
             const int32_t *tk = tokens ? tok + t * S : NULL;
@@ -155,6 +156,7 @@ static void check_half(rnn_cell cell, int tokens, int S, rnn_stream_weights wt)
             CHECK_OK(rnn_stream_step(sh, oh, tk, xt));
             for (int i = 0; i < S * Oc; i++)
                 maxdiff = fmax(maxdiff, fabs((double)oh[i] - ref[t * S * Oc + i]));
+            as_float &= memcmp(of, oh, sizeof(float) * (size_t)(S * Oc)) == 0;
             snprintf(what, sizeof what, "%s %s %s S=%d step %d", wn, rnn_cell_name(cell),
                      tokens ? "tokens" : "features", S, t);
             if (rounded) {
@@ -163,9 +165,12 @@ static void check_half(rnn_cell cell, int tokens, int S, rnn_stream_weights wt)
                 t_allclose(what, oh, ref + t * S * Oc, (size_t)S * Oc, 1e-5, 1e-4);
             }
         }
-        if (!rounded) /* rounding the weights changes the results, by a little */
-            CHECK_MSG(maxdiff > 0 && maxdiff < (wt == RNN_STREAM_F16 ? 5e-3 : 5e-2),
+        if (!rounded) { /* rounding the weights changes the results, by a little */
+            CHECK_MSG(!as_float, "%s %s S=%d unrounded weights: the float stream's results", wn,
+                      rnn_cell_name(cell), S);
+            CHECK_MSG(maxdiff < (wt == RNN_STREAM_F16 ? 5e-3 : 5e-2),
                       "%s %s S=%d unrounded weights: max difference %g", wn, rnn_cell_name(cell), S, maxdiff);
+        }
         rnn_stream_free(sf);
         rnn_stream_free(sh);
     }
@@ -188,9 +193,11 @@ static void test_stream_half_weights(void)
 }
 
 /* A 64->64 LSTM's weights (128 KB as floats) do not fit L1: halves take
- * wider panels than floats there, so the sums differ in order only */
-static void test_stream_half_large(void)
+ * wider panels than floats there, so the sums differ in order only; under
+ * each kernel set */
+static void half_large(int first)
 {
+    (void)first;
     rnn_model_config c = {.vocab_size = 0, .embed_size = 0, .input_size = 64, .cell = RNN_CELL_LSTM,
                            .hidden_size = 64, .num_layers = 1, .bidirectional = 0, .dropout = 0.0f, .output_size = 64};
     rnn_model *m;
@@ -220,6 +227,11 @@ static void test_stream_half_large(void)
     rnn_model_free(m);
 }
 
+static void test_stream_half_large(void)
+{
+    each_kernel_set(half_large);
+}
+
 static void test_stream_refuses(void)
 {
     rnn_model_config c = {.vocab_size = 0, .embed_size = 0, .input_size = 3, .cell = RNN_CELL_GRU,
@@ -245,8 +257,18 @@ static void test_stream_refuses(void)
     CHECK(strstr(e.msg, "layer 0") && strstr(e.msg, "100000") && strstr(e.msg, "half precision"));
     CHECK_OK(rnn_stream_new_ex(&s, m, 1, RNN_STREAM_BF16, &e));
     rnn_stream_free(s);
-    rnn_model_params(m, &n)[1] = 65504.0f;
+    rnn_model_params(m, &n)[1] = 65519.0f; /* rounds to 65504 */
     CHECK_OK(rnn_stream_new_ex(&s, m, 1, RNN_STREAM_F16, &e));
+    rnn_stream_free(s);
+    /* the output layer's weights too (the parameters end with its [O][H]
+     * weight and [O] bias) */
+    float *p = rnn_model_params(m, &n);
+    p[n - 3] = -7e4f;
+    CHECK(rnn_stream_new_ex(&s, m, 2, RNN_STREAM_F16, &e) == RNN_EINVAL && s == NULL);
+    CHECK(strstr(e.msg, "output layer") && strstr(e.msg, "-70000"));
+    p[n - 3] = 0.5f;
+    p[n - 1] = 1e6f; /* a bias stays float */
+    CHECK_OK(rnn_stream_new_ex(&s, m, 2, RNN_STREAM_F16, &e));
     rnn_stream_free(s);
     rnn_model_free(m);
 }

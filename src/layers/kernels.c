@@ -8,23 +8,25 @@ extern const rnn__kernels rnn__kernels_portable;
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
 extern const rnn__kernels rnn__kernels_avx2, rnn__kernels_avx512;
+#endif
 
-/* The half-precision conversions the AVX2 kernels use (every AVX2 CPU has
- * them; clang 14's __builtin_cpu_supports does not know the name) */
-static int has_f16c(void)
+int rnn__cpu_has_f16c(void)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* cpuid: clang 14's __builtin_cpu_supports does not know "f16c" */
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
-}
+#else
+    return 0;
 #endif
+}
 
 const rnn__kernels *rnn__kernels_by_name(const char *name)
 {
     if (strcmp(name, "portable") == 0)
         return &rnn__kernels_portable;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        has_f16c())
+    if (strcmp(name, "avx2") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return &rnn__kernels_avx2;
     if (strcmp(name, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&

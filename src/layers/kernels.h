@@ -25,12 +25,16 @@ enum { RNN__GEMV_F32, RNN__GEMV_F16, RNN__GEMV_BF16 };
  * among its halves: in place for binary16; for bfloat16 the vectors are
  * stored in pairs, vector 2u in the low halves of the 32-bit words of
  * group u and vector 2u + 1 in their high halves (a shift or a mask then
- * widens each, no conversion instruction needed). */
+ * widens each, no conversion instruction needed; which half of a word
+ * comes first in memory depends on the byte order). */
 static inline int rnn__gemv_half_col(int fmt, int W, int c)
 {
     if (fmt != RNN__GEMV_BF16)
         return c;
     int u = c / (2 * W), s = (c / W) & 1, j = c % W;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    s ^= 1; /* the low half of a 32-bit word is then its second */
+#endif
     return 2 * u * W + 2 * j + s;
 }
 
@@ -69,6 +73,9 @@ typedef struct rnn__kernels {
     void (*gemv_half)(float *y, const float *x, const uint16_t *w, int K, int N, int V, int reverse,
                       int fmt);
     int gemv_width; /* floats per vector */
+    /* gemv_half's binary16 widening needs F16C (the AVX2 set: every CPU
+     * with AVX2 and FMA has it, but a virtual machine may hide it) */
+    int gemv_half_f16c;
     /* the recurrent layer's element loops, see gates_impl.h */
     void (*add_row)(int n, float *y, const float *x);
     void (*bias_rows)(int rows, int ld, int n, int nb, float *g, const float *b1,
@@ -84,5 +91,7 @@ typedef struct rnn__kernels {
 const rnn__kernels *rnn__kernels_get(void);
 /* The kernels of that name if this CPU can run them, else NULL. */
 const rnn__kernels *rnn__kernels_by_name(const char *name);
+/* Whether the CPU has F16C (cpuid: ask once, not per call). */
+int rnn__cpu_has_f16c(void);
 
 #endif

@@ -402,12 +402,12 @@ static inline __attribute__((always_inline)) gv_vec gv_load(const void *r, int v
      * the product is normal; with subnormals treated as zero, DAZ, as
      * -ffast-math programs set, those weights would read as 0);
      * infinities and NaN by their bits */
-    typedef int32_t gv_svec __attribute__((vector_size(GV_W * sizeof(int32_t))));
+    typedef uint32_t gv_uvec __attribute__((vector_size(GV_W * sizeof(uint32_t))));
     typedef uint16_t gv_hvec_u __attribute__((vector_size(GV_W * sizeof(uint16_t)), aligned(2), may_alias));
-    const gv_svec u = __builtin_convertvector(*(const gv_hvec_u *)h, gv_svec);
-    const gv_svec a = (u & 0x7fff) << 13, special = (u & 0x7c00) == 0x7c00;
-    const gv_svec m = (gv_svec)((gv_vec)a * 0x1p112f);
-    return (gv_vec)(((special & (a | 0x7f800000)) | (~special & m)) | (u & 0x8000) << 16);
+    const gv_uvec u = __builtin_convertvector(*(const gv_hvec_u *)h, gv_uvec);
+    const gv_uvec a = (u & 0x7fffu) << 13, special = (gv_uvec)((u & 0x7c00u) == 0x7c00u);
+    const gv_uvec m = (gv_uvec)((gv_vec)a * 0x1p112f);
+    return (gv_vec)(((special & (a | 0x7f800000u)) | (~special & m)) | (u & 0x8000u) << 16);
 #endif
 }
 
@@ -500,6 +500,11 @@ const rnn__kernels CAT(rnn__kernels_, RNN_ISA) = {
     KFN(gemv),
     KFN(gemv_half),
     GV_W,
+#if GV_W == 8 && defined(__F16C__) && !defined(__AVX512F__)
+    1,
+#else
+    0,
+#endif
     KFN(add_row),
     KFN(bias_rows),
     KFN(colsum_rows),

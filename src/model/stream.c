@@ -236,6 +236,8 @@ rnn_status rnn_stream_new_ex(rnn_stream **out, const rnn_model *m, int streams, 
     s->in1 = m->in;
     s->O = c->output_size;
     s->kern = rnn__kernels_get();
+    if (fmt == RNN__GEMV_F16 && s->kern->gemv_half_f16c && !rnn__cpu_has_f16c())
+        s->kern = rnn__kernels_by_name("portable"); /* F16C hidden (a virtual machine) */
     const int pw = s->kern->gemv_width; /* the gemv's vector width */
     const int gru = c->cell == RNN_CELL_GRU, S = streams, H = s->H, GH = s->GH;
     s->layer = rnn__calloc((size_t)s->L, sizeof *s->layer);
