@@ -379,9 +379,9 @@ typedef uint32_t gv_ivec_u __attribute__((vector_size(GV_W * sizeof(uint32_t)), 
 /* Vector v of a panel row r (P columns) as floats: f32 weights as they are;
  * half-precision ones widened, exactly (kernels.h, rnn__gemv_half_col, for
  * the layouts): binary16 by the CPU's conversion where it has one, else by
- * integer operations; bfloat16 stored in pairs of vectors, vector 2u in the low halves
- * of the 32-bit words of group u and vector 2u+1 in the high halves, so a
- * shift or a mask widens each. */
+ * integer operations; bfloat16 stored in pairs of vectors, vector 2u in the
+ * low halves of the 32-bit words of group u and vector 2u+1 in the high
+ * halves, so a shift or a mask widens each. */
 static inline __attribute__((always_inline)) gv_vec gv_load(const void *r, int v, const int fmt)
 {
     if (fmt == RNN__GEMV_F32)
