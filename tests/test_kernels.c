@@ -230,10 +230,20 @@ static void test_gemv_panels(void)
                             (float)(((n * 7 + q * 13) % 17) - 8) * 0.125f;
                 for (int n = 0; n < N; n++)
                     y1[n] = y2[n] = (float)n; /* the product is added */
-                k->gemv(y1, x, w, K, N, V, 0);
-                k->gemv(y2, x, w, K, N, V, 1);
+                k->gemv(y1, x, w, K, N, V, 0, NULL);
+                k->gemv(y2, x, w, K, N, V, 1, NULL);
                 CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)N) == 0,
                           "%s gemv V=%d K=%d: reversed panels differ", k->name, V, K);
+                /* given b, y = b + x.W whatever y held: the bits of y = b, y += x.W */
+                float *b = rnn__alloc_floats((size_t)N);
+                CHECK(b != NULL);
+                for (int n = 0; n < N; n++) {
+                    b[n] = (float)n;
+                    y2[n] = NAN;
+                }
+                k->gemv(y2, x, w, K, N, V, 1, b);
+                CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)N) == 0,
+                          "%s gemv V=%d K=%d: with a bias row, not the bits of bias + product", k->name, V, K);
                 for (int n = 0; n < N; n++) {
                     double ref = n;
                     for (int q = 0; q < K; q++)
@@ -251,19 +261,22 @@ static void test_gemv_panels(void)
                         for (int q = 0; q < K; q++) {
                             const size_t at = (size_t)(n / P) * K * P + (size_t)q * P;
                             float v = (float)sin(n * 0.37 + q * 1.91) * ((n + q) % 5 == 0 ? 1e-6f : 1.5f);
-                            uint16_t b = fmt == RNN__GEMV_F16 ? rnn__float_to_half(v) : rnn__float_to_bf16(v);
-                            h[at + rnn__gemv_half_col(fmt, k->gemv_width, n % P)] = b;
-                            w[at + n % P] = fmt == RNN__GEMV_F16 ? rnn__half_to_float(b) : rnn__bf16_to_float(b);
+                            uint16_t hv = fmt == RNN__GEMV_F16 ? rnn__float_to_half(v) : rnn__float_to_bf16(v);
+                            h[at + rnn__gemv_half_col(fmt, k->gemv_width, n % P)] = hv;
+                            w[at + n % P] = fmt == RNN__GEMV_F16 ? rnn__half_to_float(hv) : rnn__bf16_to_float(hv);
                         }
-                    for (int n = 0; n < N; n++)
-                        y1[n] = y2[n] = (float)n;
-                    k->gemv(y1, x, w, K, N, V, 0);
-                    k->gemv_half(y2, x, h, K, N, V, fmt == RNN__GEMV_F16, fmt);
+                    for (int n = 0; n < N; n++) {
+                        y1[n] = (float)n;
+                        y2[n] = NAN;
+                    }
+                    k->gemv(y1, x, w, K, N, V, 0, NULL);
+                    k->gemv_half(y2, x, h, K, N, V, fmt == RNN__GEMV_F16, fmt, b); /* b[n] = n */
                     CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)N) == 0,
                               "%s gemv_half %s V=%d K=%d: not the product of the widened weights", k->name,
                               fmt == RNN__GEMV_F16 ? "f16" : "bf16", V, K);
                 }
                 rnn__free_floats((float *)h);
+                rnn__free_floats(b);
                 rnn__free_floats(w);
                 rnn__free_floats(x);
                 rnn__free_floats(y1);

@@ -59,19 +59,22 @@ typedef struct rnn__kernels {
     /* sum of squares in double, in a fixed order (8 interleaved partial sums
      * combined pairwise), the same on every instruction set */
     double (*sumsq)(const float *g, size_t n);
-    /* y[N] += x[K] . W[K][N] for one row x (batch-1 inference). W is in
+    /* y[N] += x[K] . W[K][N] for one row x (batch-1 inference), or, given
+     * b[N], y = b + x . W (one addition either way: the bits of y = b
+     * followed by y += x . W, without the copy). W is in
      * panels of P = V * gemv_width columns (V = 2, 4 or 8 vectors), panel q
      * (columns q*P..q*P+P-1) stored [K][P] at w + q*K*P, 64-byte aligned;
      * N a multiple of P. `reverse` takes the panels last to first: the same
      * sums, the same bits (each column is summed alike); alternating it
      * between calls keeps the last panels read in L1 for the next call
      * (kernels_isa.c). */
-    void (*gemv)(float *y, const float *x, const float *w, int K, int N, int V, int reverse);
+    void (*gemv)(float *y, const float *x, const float *w, int K, int N, int V, int reverse,
+                 const float *b);
     /* the same with half-precision weights (fmt RNN__GEMV_F16 or _BF16),
      * each panel row laid out as rnn__gemv_half_col says: the same sums in
      * the same order as gemv over the widened weights, so the same bits */
     void (*gemv_half)(float *y, const float *x, const uint16_t *w, int K, int N, int V, int reverse,
-                      int fmt);
+                      int fmt, const float *b);
     int gemv_width; /* floats per vector */
     /* gemv_half's binary16 widening needs F16C (the AVX2 set: every CPU
      * with AVX2 and FMA has it, but a virtual machine may hide it) */

@@ -416,7 +416,7 @@ static inline __attribute__((always_inline)) gv_vec gv_load(const void *r, int v
  * Contraction into FMAs is allowed here only: a product-sum has no
  * reference rounding to keep. ES: bytes per weight. */
 static inline __attribute__((always_inline)) GV_CONTRACT void
-gv_panel(float *y, const float *x, const void *pv, int K, const int V, const int fmt)
+gv_panel(float *y, const float *x, const void *pv, int K, const int V, const int fmt, const float *b)
 {
     const int PH = 8 / V, P = V * GV_W, ES = fmt == RNN__GEMV_F32 ? 4 : 2;
     const char *p = (const char *)pv;
@@ -448,40 +448,43 @@ RNN__UNROLL
             t = acc[v] + acc[V + v];
         else if (PH == 4)
             t = (acc[v] + acc[V + v]) + (acc[2 * V + v] + acc[3 * V + v]);
-        *(gv_vec_u *)(y + v * GV_W) += t;
+        /* b + t or y + t: one addition either way */
+        *(gv_vec_u *)(y + v * GV_W) = (b ? GV_LD(b + v * GV_W) : GV_LD(y + v * GV_W)) + t;
     }
 }
 
 static inline __attribute__((always_inline)) GV_CONTRACT void
-gv_all(float *y, const float *x, const void *w, int K, int N, int V, int reverse, const int fmt)
+gv_all(float *y, const float *x, const void *w, int K, int N, int V, int reverse, const int fmt,
+       const float *b)
 {
     const int P = V * GV_W, np = N / P, ES = fmt == RNN__GEMV_F32 ? 4 : 2;
     for (int i = 0; i < np; i++) {
         const int q = reverse ? np - 1 - i : i;
         float *yq = y + (size_t)q * P;
+        const float *bq = b ? b + (size_t)q * P : NULL;
         const char *wq = (const char *)w + (size_t)q * K * P * ES;
         if (V == 8)
-            gv_panel(yq, x, wq, K, 8, fmt);
+            gv_panel(yq, x, wq, K, 8, fmt, bq);
         else if (V == 4)
-            gv_panel(yq, x, wq, K, 4, fmt);
+            gv_panel(yq, x, wq, K, 4, fmt, bq);
         else
-            gv_panel(yq, x, wq, K, 2, fmt);
+            gv_panel(yq, x, wq, K, 2, fmt, bq);
     }
 }
 
 GV_CONTRACT static void KFN(gemv)(float *y, const float *x, const float *w, int K, int N,
-                                  int V, int reverse)
+                                  int V, int reverse, const float *b)
 {
-    gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_F32);
+    gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_F32, b);
 }
 
 GV_CONTRACT static void KFN(gemv_half)(float *y, const float *x, const uint16_t *w, int K, int N,
-                                       int V, int reverse, int fmt)
+                                       int V, int reverse, int fmt, const float *b)
 {
     if (fmt == RNN__GEMV_BF16)
-        gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_BF16);
+        gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_BF16, b);
     else
-        gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_F16);
+        gv_all(y, x, w, K, N, V, reverse, RNN__GEMV_F16, b);
 }
 
 const rnn__kernels CAT(rnn__kernels_, RNN_ISA) = {

@@ -135,24 +135,31 @@ static int prep(operand *o, int gemv, int fmt, int vw, int K, int N, const float
     return 1;
 }
 
-/* y[S][ldy] (+)= x[S][ldx] W^T; beta 0 or 1. With gemv, y must have room
- * for the padded row (ldw floats, the padding is written with zeros), and
- * `reverse` (alternated by the caller) is the order of its panels. */
+/* y[S][ldy] = b + x[S][ldx] W^T, or with b NULL y (+)= x W^T (beta 0 or
+ * 1). b has room for the operand's padded row (ldw floats, the padding
+ * zero); so must y with gemv (the padding is written with zeros), and
+ * `reverse` (alternated by the caller) is the order of its panels. The
+ * batch-1 kernel adds b itself (the bits of a copy of b followed by +=,
+ * without the copy: bfloat16 64->64 LSTM step -2%, float and binary16
+ * the same within the noise; pinned A/B, 2026-11-24). */
 static void apply(const rnn__kernels *k, const operand *o, int S, const float *x, int ldx, float beta,
-                  float *y, int ldy, int reverse)
+                  const float *b, float *y, int ldy, int reverse)
 {
     if (!o->gemv) {
-        rnn__sgemm_packed(S, o->N, o->K, 1.0f, x, ldx, o->p, beta, y, ldy);
+        if (b)
+            for (int i = 0; i < S; i++)
+                memcpy(y + (size_t)i * ldy, b, sizeof(float) * (size_t)o->N);
+        rnn__sgemm_packed(S, o->N, o->K, 1.0f, x, ldx, o->p, b ? 1.0f : beta, y, ldy);
         return;
     }
     for (int i = 0; i < S; i++) {
         float *yi = y + (size_t)i * ldy;
-        if (beta == 0.0f)
+        if (!b && beta == 0.0f)
             memset(yi, 0, sizeof(float) * (size_t)o->ldw);
         if (o->fmt == RNN__GEMV_F32)
-            k->gemv(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->V, reverse);
+            k->gemv(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->V, reverse, b);
         else
-            k->gemv_half(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->V, reverse, o->fmt);
+            k->gemv_half(yi, x + (size_t)i * ldx, o->p, o->K, o->ldw, o->V, reverse, o->fmt, b);
     }
 }
 
@@ -240,6 +247,7 @@ rnn_status rnn_stream_new_ex(rnn_stream **out, const rnn_model *m, int streams, 
         s->kern = rnn__kernels_by_name("portable"); /* F16C hidden (a virtual machine) */
     const int pw = s->kern->gemv_width; /* the gemv's vector width */
     const int gru = c->cell == RNN_CELL_GRU, S = streams, H = s->H, GH = s->GH;
+    const int padg = (GH + 8 * pw - 1) / (8 * pw) * (8 * pw); /* room for any gemv padding */
     s->layer = rnn__calloc((size_t)s->L, sizeof *s->layer);
     if (!s->layer)
         goto oom;
@@ -258,7 +266,7 @@ rnn_status rnn_stream_new_ex(rnn_stream **out, const rnn_model *m, int streams, 
             return rnn__fail(err, RNN_EINVAL, "layer %d holds a weight (%g) beyond half precision's range "
                              "(65504); stream it with bfloat16 or float weights", l, (double)bad);
         }
-        ly->bias = rnn__alloc_floats((size_t)GH);
+        ly->bias = rnn__alloc_floats((size_t)padg); /* zeroed: the gemv's padding adds 0 */
         if (!ly->bias)
             goto oom;
         if (gru) {
@@ -305,7 +313,6 @@ rnn_status rnn_stream_new_ex(rnn_stream **out, const rnn_model *m, int streams, 
             goto oom;
         memcpy(s->cond_table, m->params + m->off_cond, nc * sizeof(float));
     }
-    const int padg = (GH + 8 * pw - 1) / (8 * pw) * (8 * pw); /* room for any gemv padding */
     float bad;
     if (fmt == RNN__GEMV_F16 && beyond_half(m->params + m->off_head_w, (size_t)s->O * H, &bad)) {
         rnn_stream_free(s);
@@ -314,7 +321,7 @@ rnn_status rnn_stream_new_ex(rnn_stream **out, const rnn_model *m, int streams, 
     }
     if (!prep(&s->head_w, S == 1, fmt, pw, H, s->O, m->params + m->off_head_w, H))
         goto oom;
-    s->head_b = rnn__alloc_floats((size_t)s->O);
+    s->head_b = rnn__alloc_floats((size_t)s->head_w.ldw); /* zeroed: the padding adds 0 */
     s->hout = rnn__alloc_floats((size_t)S * s->head_w.ldw);
     size_t ns = (size_t)s->L * S * H;
     for (int k = 0; k < 2; k++) {
@@ -393,11 +400,9 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
         const float *hp = s->h[cur] + so, *cp = s->c[cur] + so;
         float *ho = s->h[nxt] + so, *co = s->c[nxt] + so;
         const int ldg = ly->w.gemv ? ly->w.ldw : GH;
-        for (int i = 0; i < S; i++)
-            memcpy(s->g + (size_t)i * ldg, ly->bias, sizeof(float) * (size_t)GH);
         if (gru) {
-            apply(k, &ly->w, S, in, ly->in, 1.0f, s->g, ldg, cur);
-            apply(k, &ly->whh, S, hp, H, 0.0f, s->gh, ldg, cur);
+            apply(k, &ly->w, S, in, ly->in, 1.0f, ly->bias, s->g, ldg, cur);
+            apply(k, &ly->whh, S, hp, H, 0.0f, NULL, s->gh, ldg, cur);
             for (int i = 0; i < S; i++)
                 k->gru_fwd_row(H, s->g + (size_t)i * ldg, s->hnp + (size_t)i * H, ho + (size_t)i * H,
                                s->gh + (size_t)i * ldg, ly->bn, hp + (size_t)i * H);
@@ -407,7 +412,7 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
                 memcpy(zi, in + (size_t)i * ly->in, sizeof(float) * (size_t)ly->in);
                 memcpy(zi + ly->in, hp + (size_t)i * H, sizeof(float) * (size_t)H);
             }
-            apply(k, &ly->w, S, s->z, ly->K, 1.0f, s->g, ldg, cur);
+            apply(k, &ly->w, S, s->z, ly->K, 1.0f, ly->bias, s->g, ldg, cur);
             for (int i = 0; i < S; i++) {
                 float *gi = s->g + (size_t)i * ldg;
                 if (lstm)
@@ -421,9 +426,7 @@ rnn_status rnn_stream_step(rnn_stream *s, float *out, const int32_t *tokens, con
     s->cur = nxt;
     if (out) {
         const int ldo = s->head_w.ldw;
-        for (int i = 0; i < S; i++)
-            memcpy(s->hout + (size_t)i * ldo, s->head_b, sizeof(float) * (size_t)s->O);
-        apply(k, &s->head_w, S, in, H, 1.0f, s->hout, ldo, cur);
+        apply(k, &s->head_w, S, in, H, 1.0f, s->head_b, s->hout, ldo, cur);
         for (int i = 0; i < S; i++)
             memcpy(out + (size_t)i * s->O, s->hout + (size_t)i * ldo, sizeof(float) * (size_t)s->O);
     }
