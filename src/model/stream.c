@@ -81,21 +81,21 @@ static int prep(operand *o, int gemv, int fmt, int vw, int K, int N, const float
     o->fmt = fmt;
     if (!gemv) {
         o->ldw = N;
-        float *p = rnn__alloc_floats(rnn__sgemm_pack_size(K, N));
-        float *r = fmt == RNN__GEMV_F32 ? NULL : rnn__alloc_floats((size_t)N * K);
-        if (p && r)
+        float *r = NULL; /* the weights rounded to the format, as floats */
+        if (fmt != RNN__GEMV_F32) {
+            if (!(r = rnn__alloc_floats((size_t)N * K)))
+                return 0;
             for (int n = 0; n < N; n++)
                 for (int k = 0; k < K; k++)
                     r[(size_t)n * K + k] = round_half(W[(size_t)n * ldw_src + k], fmt);
-        if (p && (r || fmt == RNN__GEMV_F32))
-            rnn__sgemm_pack_b(p, 1, K, N, r ? r : W, r ? K : ldw_src);
-        else if (p) {
-            rnn__free_floats(p);
-            p = NULL;
+            W = r;
+            ldw_src = K;
         }
+        o->p = rnn__alloc_floats(rnn__sgemm_pack_size(K, N));
+        if (o->p)
+            rnn__sgemm_pack_b(o->p, 1, K, N, W, ldw_src);
         rnn__free_floats(r);
-        o->p = p;
-        return p != NULL;
+        return o->p != NULL;
     }
     /* 2-vector panels, read in alternate directions, for weights beyond
      * L1; weights that fit it take the widest panel N allows (the fewest
@@ -197,7 +197,7 @@ void rnn_stream_free(rnn_stream *s)
 static int beyond_half(const float *W, size_t n, float *v)
 {
     for (size_t i = 0; i < n; i++)
-        if (isfinite(W[i]) && isinf(rnn__half_to_float(rnn__float_to_half(W[i])))) {
+        if (isfinite(W[i]) && isinf(round_half(W[i], RNN__GEMV_F16))) {
             *v = W[i];
             return 1;
         }
